@@ -1,0 +1,84 @@
+# Berth: the one entry point. `make run` boots the appliance in QEMU, `make test`
+# runs every test tier. Both start with `make deps`.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD   ?= build
+B       := $(abspath $(BUILD))
+VERSION := $(shell cat VERSION)
+GITREV  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+SYSROOT := $(B)/sysroot
+
+# Hardened flags (style.md #12); tests/unit/check-hardening confirms they took effect.
+WARN    := -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes
+DEFS    := -D_GNU_SOURCE -DBERTH_VERSION='"$(VERSION) ($(GITREV))"'
+# inih is compiled with Berth's options; every includer of ini.h must agree.
+INIH_DEFS := -DINI_ALLOW_INLINE_COMMENTS=0 -DINI_ALLOW_MULTILINE=0 -DINI_MAX_LINE=4096 \
+             -DINI_HANDLER_LINENO=1
+
+# Target: static PIE against musl (specs made by deps/build-sysroot).
+TCC     := gcc -specs $(B)/musl-static-pie.specs
+TCFLAGS := $(WARN) $(DEFS) $(INIH_DEFS) -O2 -fPIE -fstack-protector-strong \
+           -fstack-clash-protection -fcf-protection -isystem $(B)/kheaders -I$(SYSROOT)/include
+TLDFLAGS := -Wl,-z,relro,-z,now,-z,noexecstack
+
+# Host: glibc with ASan and UBSan, for the unit tests.
+HCC     := gcc
+HCFLAGS := $(WARN) $(DEFS) $(INIH_DEFS) -g -O1 -fno-omit-frame-pointer \
+           -fsanitize=address,undefined -fno-sanitize-recover=all -I$(SYSROOT)/include
+
+INIT_SRCS := $(wildcard init/*.c)
+INIT_HDRS := $(wildcard init/*.h)
+INIT_PURE := init/parse.c init/conf.c
+
+.PHONY: all deps image test test-unit test-system run clean distclean
+all: $(B)/init/berth-init
+
+deps: $(B)/stamps/deps
+$(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot
+	deps/install-host-packages
+	BUILD=$(B) deps/fetch
+	BUILD=$(B) deps/build-sysroot
+	@touch $@
+
+$(B)/init/berth-init.unstripped: $(INIT_SRCS) $(INIT_HDRS) VERSION $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $(INIT_SRCS) $(SYSROOT)/lib/libinih.a
+
+$(B)/init/berth-init: $(B)/init/berth-init.unstripped
+	strip -o $@ $<
+
+# Host builds for the unit tests: the same sources and the same inih.
+$(B)/host/inih.o: $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -w -c -o $@ $(B)/inih-src/ini.c
+
+$(B)/host/test-init: tests/unit/test-init.c tests/unit/t.h $(INIT_PURE) $(INIT_HDRS) $(B)/host/inih.o
+	$(HCC) $(HCFLAGS) -Iinit -Itests/unit -o $@ tests/unit/test-init.c $(INIT_PURE) $(B)/host/inih.o
+
+# Images: the shipped one, and the test one (the shipped root plus tests/system/overlay).
+IMAGE_INPUTS := $(B)/init/berth-init $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
+image: $(B)/image/root.img
+$(B)/image/root.img: $(IMAGE_INPUTS)
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/image
+
+$(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/tests/probe $(shell find tests/system/overlay -type f 2>/dev/null)
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/test-image tests/system/overlay \
+		$(B)/tests/probe:/usr/libexec/berth-test/probe
+
+$(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $<
+
+run: deps image
+	qemu/run -- $(RUN_ARGS)
+
+test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/test-image/root.img $(B)/image/root.img
+	BUILD=$(B) tests/run
+
+clean:
+	rm -rf $(B)/init $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
+		$(B)/test-image $(B)/rootfs
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,178 @@
+/* berth-init stage 2 (/sbin/init on the read-only root, PID 1): the host's
+ * mounts, cgroup2 tree, sysctl hardening, hostname and loopback, then hand over
+ * to supervision. Each step logs its failure and boot goes on: an appliance that
+ * powers off over a missing sysctl is worse than one that boots and says so. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "init.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CONTROLLERS "+cpu +memory +pids +io"
+#define TMPFS_MAGIC_ 0x01021994
+
+static void mount_api_filesystems(void)
+{
+	const unsigned long nsd = MS_NOSUID | MS_NODEV, nsde = nsd | MS_NOEXEC;
+
+	init_mount("proc", "/proc", "proc", nsde, NULL);
+	init_mount("sysfs", "/sys", "sysfs", nsde, NULL);
+	init_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+	init_console_reopen();
+	init_log_open();
+	init_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		   "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	init_mount("tmpfs", "/dev/shm", "tmpfs", nsde, "mode=1777");
+	init_mount("tmpfs", "/run", "tmpfs", nsde, "mode=0755");
+	init_mount("tmpfs", "/tmp", "tmpfs", nsde, "mode=1777");
+	/* nsdelegate: a cgroup namespace is a delegation boundary for containers. */
+	init_mount("cgroup2", CGROUP_ROOT, "cgroup2", nsde, "nsdelegate");
+	symlink("pts/ptmx", "/dev/ptmx");
+	symlink("/proc/self/fd", "/dev/fd");
+	symlink("/proc/self/fd/0", "/dev/stdin");
+	symlink("/proc/self/fd/1", "/dev/stdout");
+	symlink("/proc/self/fd/2", "/dev/stderr");
+}
+
+static void cg_write(const char *rel, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CGROUP_ROOT "/%s", rel);
+	if (init_write_file(path, value) < 0)
+		init_log(LOG_ERR_, "cgroup: write '%s' to %s: %s", value, path, strerror(errno));
+}
+
+static void cg_mkdir(const char *rel)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CGROUP_ROOT "/%s", rel);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		init_log(LOG_ERR_, "cgroup: mkdir %s: %s", path, strerror(errno));
+}
+
+/* berth/ holds one child per container; system/ one per host service. Both
+ * delegate the controllers to their children, so neither holds processes itself. */
+static void setup_cgroups(const struct init_conf *conf)
+{
+	char pids[32];
+
+	cg_write("cgroup.subtree_control", CONTROLLERS);
+	cg_mkdir("berth");
+	cg_mkdir("system");
+	if (conf->parent_pids_max < 0)
+		snprintf(pids, sizeof(pids), "max");
+	else
+		snprintf(pids, sizeof(pids), "%ld", conf->parent_pids_max);
+	cg_write("berth/pids.max", pids);
+	cg_write("berth/cgroup.subtree_control", CONTROLLERS);
+	cg_write("system/cgroup.subtree_control", CONTROLLERS);
+	init_log(LOG_INFO_, "cgroup2: berth/pids.max=%s", pids);
+}
+
+static void apply_sysctls(const char *list)
+{
+	char line[512], path[256], value[256];
+	int lineno = 0, applied = 0, failed = 0, optional;
+	FILE *f = fopen(list, "re");
+
+	if (!f) {
+		init_log(LOG_ERR_, "sysctl: %s: %s", list, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int r = init_sysctl_parse_line(line, path, sizeof(path), value, sizeof(value), &optional);
+
+		lineno++;
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			init_log(LOG_ERR_, "sysctl: %s:%d: malformed line", list, lineno);
+			failed++;
+		} else if (init_write_file(path, value) < 0) {
+			if (optional && errno == ENOENT)
+				continue;
+			init_log(LOG_ERR_, "sysctl: %s:%d: %s = %s: %s", list, lineno, path, value,
+				 strerror(errno));
+			failed++;
+		} else {
+			applied++;
+		}
+	}
+	fclose(f);
+	init_log(failed ? LOG_ERR_ : LOG_INFO_, "sysctl: %d applied, %d failed", applied, failed);
+}
+
+static void set_hostname(void)
+{
+	char name[65];
+	long n = init_read_file("/etc/hostname", name, sizeof(name));
+
+	if (n < 0)
+		n = snprintf(name, sizeof(name), "berth");
+	name[strcspn(name, " \t\r\n")] = '\0';
+	if (sethostname(name, strlen(name)) < 0)
+		init_log(LOG_ERR_, "sethostname %s: %s", name, strerror(errno));
+}
+
+static void loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
+		init_log(LOG_ERR_, "loopback up: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void make_state_dirs(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/var", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC_)
+		init_log(LOG_CRIT_, "WARNING: /var is a tmpfs: state, units and logs are lost at reboot");
+	mkdir("/run/berth", 0755);
+	mkdir("/var/lib", 0755);
+	mkdir("/var/lib/berth", 0755);
+	mkdir("/var/log", 0755);
+	mkdir("/var/log/berth", 0750);
+}
+
+_Noreturn void init_stage2(void)
+{
+	struct init_conf conf;
+	char cmdline[4096], err[512];
+
+	/* Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot. */
+	reboot(RB_DISABLE_CAD);
+	umask(022);
+	mount_api_filesystems();
+	init_log(LOG_INFO_, "stage 2 (PID 1) starting, version " BERTH_VERSION);
+	if (init_read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = '\0';
+	if (init_load_modules("/etc/berth/modules", "/lib/modules/berth") > 0)
+		init_log(LOG_ERR_, "some modules failed to load");
+	if (init_conf_load(INIT_CONF_PATH, &conf, err, sizeof(err)) < 0)
+		init_log(LOG_ERR_, "%s (using the default)", err);
+	setup_cgroups(&conf);
+	apply_sysctls("/etc/berth/sysctl.conf");
+	set_hostname();
+	loopback_up();
+	make_state_dirs();
+	init_supervise_start(cmdline, &conf);
+	init_supervise_loop();
+}
