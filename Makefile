@@ -72,7 +72,7 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $<
 
 run: deps image
-	qemu/run -- $(RUN_ARGS)
+	qemu/run -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run

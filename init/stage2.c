@@ -83,7 +83,7 @@ static void setup_cgroups(const struct init_conf *conf)
 
 static void apply_sysctls(const char *list)
 {
-	char line[512], path[256], value[256];
+	char line[512], path[256], value[256], data[258];
 	int lineno = 0, applied = 0, failed = 0, optional;
 	FILE *f = fopen(list, "re");
 
@@ -100,7 +100,8 @@ static void apply_sysctls(const char *list)
 		if (r < 0) {
 			init_log(LOG_ERR_, "sysctl: %s:%d: malformed line", list, lineno);
 			failed++;
-		} else if (init_write_file(path, value) < 0) {
+		} else if (snprintf(data, sizeof(data), "%s\n", value), init_write_file(path, data) < 0) {
+			/* With the newline, as sysctl(8) writes: some handlers insist on it. */
 			if (optional && errno == ENOENT)
 				continue;
 			init_log(LOG_ERR_, "sysctl: %s:%d: %s = %s: %s", list, lineno, path, value,

@@ -172,6 +172,9 @@ static _Noreturn void shutdown_system(int how, const char *what)
 		kill(services[0].pid, SIGTERM);
 		wait_children(services[0].pid, BERTHD_STOP_MS);
 	}
+	/* An interactive shell ignores SIGTERM; a hangup is what ends a session. */
+	if (services[1].pid > 0)
+		kill(-services[1].pid, SIGHUP);
 	kill(-1, SIGTERM);
 	wait_children(0, TERM_GRACE_MS);
 	if (reap()) {
