@@ -74,7 +74,7 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 run: deps image
 	qemu/run -- berth.debug_shell=1 $(RUN_ARGS)
 
-test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/test-image/root.img $(B)/image/root.img
+test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
 clean:
@@ -82,3 +82,8 @@ clean:
 		$(B)/test-image $(B)/rootfs
 distclean:
 	rm -rf $(B)
+
+# Fuzz targets (libFuzzer, clang), run for a bounded number of inputs by make test.
+$(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c $(INIT_HDRS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Iinit -o $@ $< init/parse.c
