@@ -58,7 +58,7 @@ int init_mount(const char *src, const char *target, const char *type, unsigned l
 	       const char *data);
 int64_t init_now_ms(void);
 _Noreturn void init_fatal(const char *what);
-int init_load_modules(const char *list, const char *dir);
+int init_load_modules(const char *list, const char *dir, int remove);
 
 /* --- stage1.c / stage2.c / supervise.c --- */
 _Noreturn void init_stage1(void);

@@ -59,24 +59,6 @@ static void mount_var(const char *dev)
 		init_log(LOG_CRIT_, "mount tmpfs on /var: %s", strerror(errno));
 }
 
-/* Free what the initramfs held: its memory is not returned while files remain. */
-static void free_initramfs(const char *modlist, const char *moddir)
-{
-	char line[128], name[64], path[256];
-	FILE *f = fopen(modlist, "re");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (init_module_parse_line(line, name, sizeof(name)) == 1) {
-			snprintf(path, sizeof(path), "%s/%s.ko", moddir, name);
-			unlink(path);
-		}
-	}
-	if (f)
-		fclose(f);
-	unlink(modlist);
-	unlink("/init");
-}
-
 _Noreturn void init_stage1(void)
 {
 	static const char modlist[] = "/etc/berth/modules.boot", moddir[] = "/lib/modules";
@@ -101,7 +83,7 @@ _Noreturn void init_stage1(void)
 	cmdline_or(cmdline, "berth.rootfstype", "erofs", fstype, sizeof(fstype));
 	cmdline_or(cmdline, "berth.var", "/dev/vdb", var, sizeof(var));
 
-	if (init_load_modules(modlist, moddir) > 0)
+	if (init_load_modules(modlist, moddir, 1) > 0)
 		init_log(LOG_ERR_, "some boot modules failed to load; trying to mount the root anyway");
 	if (wait_for_device(root, DEVICE_WAIT_MS) < 0)
 		init_fatal("root device did not appear (berth.root=)");
@@ -109,7 +91,7 @@ _Noreturn void init_stage1(void)
 		init_fatal("cannot mount the root filesystem");
 	init_log(LOG_INFO_, "mounted %s on / (%s, read-only)", root, fstype);
 	mount_var(var);
-	free_initramfs(modlist, moddir);
+	unlink("/init");
 
 	/* Stage 2 mounts its own /proc, /sys and /dev; these belong to the initramfs. */
 	umount2("/proc", MNT_DETACH);

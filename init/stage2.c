@@ -44,22 +44,16 @@ static void mount_api_filesystems(void)
 	symlink("/proc/self/fd/2", "/dev/stderr");
 }
 
-static void cg_write(const char *rel, const char *value)
+/* Write VALUE to CGROUP_ROOT/REL, or with VALUE NULL create the directory REL. */
+static void cg(const char *rel, const char *value)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), CGROUP_ROOT "/%s", rel);
-	if (init_write_file(path, value) < 0)
-		init_log(LOG_ERR_, "cgroup: write '%s' to %s: %s", value, path, strerror(errno));
-}
+	int r = value ? init_write_file(path, value) : mkdir(path, 0755);
 
-static void cg_mkdir(const char *rel)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), CGROUP_ROOT "/%s", rel);
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		init_log(LOG_ERR_, "cgroup: mkdir %s: %s", path, strerror(errno));
+	if (r < 0 && (value || errno != EEXIST))
+		init_log(LOG_ERR_, "cgroup: %s %s: %s", value ? value : "mkdir", path, strerror(errno));
 }
 
 /* berth/ holds one child per container; system/ one per host service. Both
@@ -68,16 +62,16 @@ static void setup_cgroups(const struct init_conf *conf)
 {
 	char pids[32];
 
-	cg_write("cgroup.subtree_control", CONTROLLERS);
-	cg_mkdir("berth");
-	cg_mkdir("system");
+	cg("cgroup.subtree_control", CONTROLLERS);
+	cg("berth", NULL);
+	cg("system", NULL);
 	if (conf->parent_pids_max < 0)
 		snprintf(pids, sizeof(pids), "max");
 	else
 		snprintf(pids, sizeof(pids), "%ld", conf->parent_pids_max);
-	cg_write("berth/pids.max", pids);
-	cg_write("berth/cgroup.subtree_control", CONTROLLERS);
-	cg_write("system/cgroup.subtree_control", CONTROLLERS);
+	cg("berth/pids.max", pids);
+	cg("berth/cgroup.subtree_control", CONTROLLERS);
+	cg("system/cgroup.subtree_control", CONTROLLERS);
 	init_log(LOG_INFO_, "cgroup2: berth/pids.max=%s", pids);
 }
 
@@ -165,7 +159,7 @@ _Noreturn void init_stage2(void)
 	init_log(LOG_INFO_, "stage 2 (PID 1) starting, version " BERTH_VERSION);
 	if (init_read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = '\0';
-	if (init_load_modules("/etc/berth/modules", "/lib/modules/berth") > 0)
+	if (init_load_modules("/etc/berth/modules", "/lib/modules/berth", 0) > 0)
 		init_log(LOG_ERR_, "some modules failed to load");
 	if (init_conf_load(INIT_CONF_PATH, &conf, err, sizeof(err)) < 0)
 		init_log(LOG_ERR_, "%s (using the default)", err);

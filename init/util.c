@@ -124,8 +124,10 @@ _Noreturn void init_fatal(const char *what)
 }
 
 /* Load every module named in LIST from DIR/NAME.ko, in order. A module that is
- * already present (built in or loaded) is fine. Returns the number of failures. */
-int init_load_modules(const char *list, const char *dir)
+ * already present (built in or loaded) is fine. With REMOVE, delete each file and
+ * LIST afterwards (initramfs memory is only freed with its files). Returns the
+ * number of failures. */
+int init_load_modules(const char *list, const char *dir, int remove)
 {
 	char line[128], name[64], path[256];
 	int failed = 0, lineno = 0;
@@ -155,7 +157,11 @@ int init_load_modules(const char *list, const char *dir)
 		}
 		if (fd >= 0)
 			close(fd);
+		if (remove)
+			unlink(path);
 	}
 	fclose(f);
+	if (remove)
+		unlink(list);
 	return failed;
 }
