@@ -12,7 +12,7 @@ Each check prints PASS or FAIL with its name; tests/run counts them.
 import os
 import re
 import sys
-import tempfile
+import shutil
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
@@ -228,7 +228,11 @@ def main():
             if not os.path.exists(os.path.join(d, f)):
                 print("FAIL system_images_present: %s/%s missing" % (d, f))
                 return 1
-    with tempfile.TemporaryDirectory(prefix="berth-systest-") as tmp:
+    # Console logs and disks stay in BUILD/tests/system for a look after a failure.
+    tmp = os.path.join(BUILD, "tests", "system")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    if True:
         var = os.path.join(tmp, "var.img")
         make_var_disk(var)
         boot1_checks.token = "token-%d" % time.time_ns()
@@ -238,7 +242,15 @@ def main():
             g.wait_shell()
             report("boot_test_image", True)
             boot1_checks(g)
+            # A process that ignores SIGTERM must not hold up the shutdown.
+            g.check("setsid sh -c \"trap '' TERM HUP; while :; do sleep 1; done\" "
+                    "</dev/null >/dev/null 2>&1 &")
             shutdown_check(g, var, "reboot", "reboot_clean", "berth-init: shutdown: reboot")
+
+            def stubborn_killed():
+                assert "shutdown: sending SIGKILL to what is left" in g.console(), \
+                    "no SIGKILL step for a process that ignored SIGTERM"
+            test("shutdown_kills_term_ignorer", stubborn_killed)
         except GuestError as e:
             report("boot_test_image", False, "%s\n%s" % (e, g.console()[-1500:]))
         finally:
@@ -280,9 +292,16 @@ def main():
                 con = g.console()
                 assert "WARNING: /var is a tmpfs" in con, "no loud warning on the console"
             test("var_tmpfs_without_disk", var_tmpfs)
-            g.send_nowait("poweroff")
-            if g.wait_exit(SHUTDOWN_TIMEOUT) is None:
-                report("poweroff_without_var", False, "QEMU did not exit")
+
+            def halt():
+                # A halted machine stays on: wait for the kernel's last word instead.
+                g.send_nowait("halt")
+                deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+                while "reboot: System halted" not in g.console():
+                    assert time.monotonic() < deadline, "no 'System halted' after halt"
+                    assert g.wait_exit(0.5) is None, "QEMU exited: halt must not power off"
+                assert "berth-init: shutdown: halt" in g.console()
+            test("halt_halts", halt)
         except GuestError as e:
             report("var_tmpfs_without_disk", False, str(e))
         finally:
