@@ -72,7 +72,7 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $<
 
 run: deps image
-	qemu/run -- berth.debug_shell=1 $(RUN_ARGS)
+	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
@@ -84,6 +84,7 @@ distclean:
 	rm -rf $(B)
 
 # Fuzz targets (libFuzzer, clang), run for a bounded number of inputs by make test.
-$(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c $(INIT_HDRS)
+$(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c $(INIT_HDRS) $(B)/stamps/deps
 	@mkdir -p $(@D)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Iinit -o $@ $< init/parse.c
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
+		-Iinit -I$(SYSROOT)/include -o $@ $< init/parse.c init/conf.c $(B)/inih-src/ini.c

@@ -1,4 +1,5 @@
-/* berth-init: read the keys of /etc/berth/berth.conf that PID 1 acts on.
+/* berth-init: read the keys of /etc/berth/berth.conf that PID 1 acts on, and
+ * the line reader for PID 1's other lists (sysctl, modules).
  * berthd validates the whole file; PID 1 only needs [cgroup] ParentPidsMax and
  * must boot even when the file is bad, so an invalid value is reported and the
  * default is kept. */
@@ -38,6 +39,21 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		}
 	}
 	return 1;
+}
+
+int init_read_line(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+	int c;
+
+	if (!fgets(buf, (int)len, f))
+		return 0;
+	n = strlen(buf);
+	if (n + 1 < len || buf[n - 1] == '\n' || feof(f))
+		return 1;
+	while ((c = getc(f)) != EOF && c != '\n')
+		;
+	return -1;
 }
 
 int init_conf_load(const char *path, struct init_conf *conf, char *err, size_t errlen)

@@ -3,6 +3,7 @@
 #define BERTH_INIT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define INIT_CONF_PATH "/etc/berth/berth.conf"
@@ -57,6 +58,9 @@ void init_console_reopen(void);
 int init_mount(const char *src, const char *target, const char *type, unsigned long flags,
 	       const char *data);
 int64_t init_now_ms(void);
+/* fgets that reports a line longer than LEN as -1 (and skips the rest of it);
+ * 1 for a line, 0 at end of file. */
+int init_read_line(FILE *f, char *buf, size_t len);
 _Noreturn void init_fatal(const char *what);
 int init_load_modules(const char *list, const char *dir, int remove);
 

@@ -9,11 +9,13 @@
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		puts("berth-init " BERTH_VERSION);
-		return 0;
-	}
+	/* As PID 1, argv holds whatever the kernel command line did not claim
+	 * (even "--version"): never act on it, and never return. */
 	if (getpid() != 1) {
+		if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+			puts("berth-init " BERTH_VERSION);
+			return 0;
+		}
 		fprintf(stderr, "berth-init: must run as PID 1 (it is started by the kernel)\n");
 		return 1;
 	}

@@ -55,9 +55,8 @@ int init_cmdline_get(const char *cmdline, const char *key, char *out, size_t out
 		} else {
 			continue;
 		}
-		if (copy_out(val, vallen, out, outlen) < 0)
-			return -1;
-		found = 1;
+		/* Only the last occurrence counts, also when an earlier one was too long. */
+		found = copy_out(val, vallen, out, outlen);
 	}
 	return found;
 }

@@ -32,9 +32,12 @@ static int wait_for_device(const char *dev, int64_t timeout_ms)
 static void cmdline_or(const char *cmdline, const char *key, const char *dflt, char *out,
 		       size_t len)
 {
-	if (init_cmdline_get(cmdline, key, out, len) != 1 || out[0] == '\0') {
+	int r = init_cmdline_get(cmdline, key, out, len);
+
+	if (r < 0)
+		init_log(LOG_ERR_, "%s=: value too long; using %s", key, dflt);
+	if (r != 1 || out[0] == '\0')
 		snprintf(out, len, "%s", dflt);
-	}
 }
 
 static void mount_var(const char *dev)

@@ -78,21 +78,21 @@ static void setup_cgroups(const struct init_conf *conf)
 static void apply_sysctls(const char *list)
 {
 	char line[512], path[256], value[256], data[258];
-	int lineno = 0, applied = 0, failed = 0, optional;
+	int lineno = 0, applied = 0, failed = 0, optional, r;
 	FILE *f = fopen(list, "re");
 
 	if (!f) {
 		init_log(LOG_ERR_, "sysctl: %s: %s", list, strerror(errno));
 		return;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		int r = init_sysctl_parse_line(line, path, sizeof(path), value, sizeof(value), &optional);
-
+	while ((r = init_read_line(f, line, sizeof(line))) != 0) {
 		lineno++;
+		if (r > 0)
+			r = init_sysctl_parse_line(line, path, sizeof(path), value, sizeof(value), &optional);
 		if (r == 0)
 			continue;
 		if (r < 0) {
-			init_log(LOG_ERR_, "sysctl: %s:%d: malformed line", list, lineno);
+			init_log(LOG_ERR_, "sysctl: %s:%d: malformed or over-long line", list, lineno);
 			failed++;
 		} else if (snprintf(data, sizeof(data), "%s\n", value), init_write_file(path, data) < 0) {
 			/* With the newline, as sysctl(8) writes: some handlers insist on it. */
@@ -162,7 +162,7 @@ _Noreturn void init_stage2(void)
 	if (init_load_modules("/etc/berth/modules", "/lib/modules/berth", 0) > 0)
 		init_log(LOG_ERR_, "some modules failed to load");
 	if (init_conf_load(INIT_CONF_PATH, &conf, err, sizeof(err)) < 0)
-		init_log(LOG_ERR_, "%s (using the default)", err);
+		init_log(LOG_ERR_, "%s (ParentPidsMax stays %ld)", err, conf.parent_pids_max);
 	setup_cgroups(&conf);
 	apply_sysctls("/etc/berth/sysctl.conf");
 	set_hostname();

@@ -16,7 +16,9 @@
 
 #include "init.h"
 
-#define RESTART_MIN_MS 1000
+#define RESTART_MIN_MS 1000     /* between two starts of a service */
+#define RESTART_MAX_MS 60000    /* backoff cap for a service that keeps failing */
+#define RESTART_HEALTHY_MS 10000 /* a run this long resets the backoff */
 #define BERTHD_STOP_MS 120000 /* berthd stops each unit within its own timeout */
 #define TERM_GRACE_MS 5000
 #define KILL_GRACE_MS 2000
@@ -24,12 +26,13 @@
 struct service {
 	const char *name;
 	char *const *argv;
-	const char *cgroup_procs;
+	const char *cgroup;
 	const char *tty; /* controlling terminal, or NULL for the console */
 	int enabled;
 	pid_t pid;
 	int64_t last_start_ms;
 	int64_t restart_at_ms; /* 0: no restart pending */
+	int64_t backoff_ms;
 };
 
 static char *const berthd_argv[] = { "/sbin/berthd", NULL };
@@ -39,10 +42,9 @@ static char *const child_env[] = { "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "HOME=/
 				   "TERM=vt100", "SHELL=/bin/sh", NULL };
 
 static struct service services[] = {
-	{ .name = "berthd", .argv = berthd_argv,
-	  .cgroup_procs = "/sys/fs/cgroup/system/berthd/cgroup.procs" },
-	{ .name = "debug-shell", .argv = shell_argv,
-	  .cgroup_procs = "/sys/fs/cgroup/system/debug-shell/cgroup.procs", .tty = shell_tty },
+	{ .name = "berthd", .argv = berthd_argv, .cgroup = "/sys/fs/cgroup/system/berthd" },
+	{ .name = "debug-shell", .argv = shell_argv, .cgroup = "/sys/fs/cgroup/system/debug-shell",
+	  .tty = shell_tty },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -53,26 +55,27 @@ static int shutting_down;
 static _Noreturn void exec_service(const struct service *s)
 {
 	sigset_t none;
+	char procs[128];
+	int fd;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	if (s->tty) {
-		int fd = open(s->tty, O_RDWR | O_NOCTTY);
-
-		if (fd < 0 || ioctl(fd, TIOCSCTTY, 1) < 0) {
-			init_log(LOG_ERR_, "%s: open %s: %s", s->name, s->tty, strerror(errno));
-			_exit(126);
-		}
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
+	/* A shell gets its tty as controlling terminal and stdio; berthd reads
+	 * nothing from the console and keeps it only for output. */
+	fd = open(s->tty ? s->tty : "/dev/null", O_RDWR | O_NOCTTY);
+	if (fd < 0 || (s->tty && ioctl(fd, TIOCSCTTY, 1) < 0)) {
+		init_log(LOG_ERR_, "%s: open %s: %s", s->name, s->tty, strerror(errno));
+		_exit(126);
 	}
+	for (int i = 0; i < (s->tty ? 3 : 1); i++)
+		dup2(fd, i);
+	if (fd > 2)
+		close(fd);
 	/* Join the service's cgroup before exec so nothing it forks escapes it. */
-	if (init_write_file(s->cgroup_procs, "0") < 0) {
-		init_log(LOG_ERR_, "%s: join %s: %s", s->name, s->cgroup_procs, strerror(errno));
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cgroup);
+	if (init_write_file(procs, "0") < 0) {
+		init_log(LOG_ERR_, "%s: join %s: %s", s->name, s->cgroup, strerror(errno));
 		_exit(126);
 	}
 	execve(s->argv[0], s->argv, child_env);
@@ -82,7 +85,6 @@ static _Noreturn void exec_service(const struct service *s)
 
 static void start_service(struct service *s)
 {
-	char dir[128];
 	pid_t pid;
 
 	s->restart_at_ms = 0;
@@ -91,10 +93,8 @@ static void start_service(struct service *s)
 		s->enabled = 0;
 		return;
 	}
-	snprintf(dir, sizeof(dir), "%s", s->cgroup_procs);
-	*strrchr(dir, '/') = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		init_log(LOG_ERR_, "%s: mkdir %s: %s", s->name, dir, strerror(errno));
+	if (mkdir(s->cgroup, 0755) < 0 && errno != EEXIST)
+		init_log(LOG_ERR_, "%s: mkdir %s: %s", s->name, s->cgroup, strerror(errno));
 	s->last_start_ms = init_now_ms();
 	pid = fork();
 	if (pid < 0) {
@@ -111,6 +111,7 @@ static void start_service(struct service *s)
 static void service_exited(struct service *s, int status)
 {
 	int64_t now = init_now_ms(), at = s->last_start_ms + RESTART_MIN_MS;
+	char kill_path[128];
 
 	s->pid = 0;
 	if (WIFSIGNALED(status))
@@ -119,6 +120,20 @@ static void service_exited(struct service *s, int status)
 		init_log(LOG_WARN_, "%s: exited with status %d", s->name, WEXITSTATUS(status));
 	if (shutting_down || !s->enabled)
 		return;
+	/* What the old instance left in its cgroup must not meet the new one
+	 * (containers live in berth/, not here). */
+	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", s->cgroup);
+	if (init_write_file(kill_path, "1") < 0)
+		init_log(LOG_ERR_, "%s: %s: %s", s->name, kill_path, strerror(errno));
+	/* At least RESTART_MIN_MS between starts; a service that keeps failing
+	 * soon after starting waits twice as long each time, up to RESTART_MAX_MS. */
+	if (now - s->last_start_ms >= RESTART_HEALTHY_MS)
+		s->backoff_ms = 0;
+	if (s->backoff_ms && now + s->backoff_ms > at)
+		at = now + s->backoff_ms;
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : RESTART_MIN_MS;
+	if (s->backoff_ms > RESTART_MAX_MS)
+		s->backoff_ms = RESTART_MAX_MS;
 	s->restart_at_ms = at > now ? at : now;
 	init_log(LOG_WARN_, "%s: restarting in %lld ms", s->name, (long long)(s->restart_at_ms - now));
 }
@@ -140,8 +155,9 @@ static int reap(void)
 	}
 }
 
-/* Wait for SIGCHLD until PID (or, with PID 0, every child) is gone or MS pass. */
-static void wait_children(pid_t pid, int64_t ms)
+/* Wait for SIGCHLD until service S (or, with S NULL, every child) is gone or
+ * MS pass. S is watched through our own record: its pid may already be reused. */
+static void wait_children(const struct service *s, int64_t ms)
 {
 	int64_t deadline = init_now_ms() + ms;
 	sigset_t chld;
@@ -153,7 +169,7 @@ static void wait_children(pid_t pid, int64_t ms)
 		int64_t now = init_now_ms();
 		struct timespec ts;
 
-		if (pid ? (kill(pid, 0) < 0 && errno == ESRCH) : !left)
+		if (s ? s->pid == 0 : !left)
 			return;
 		if (now >= deadline)
 			return;
@@ -170,17 +186,17 @@ static _Noreturn void shutdown_system(int how, const char *what)
 	/* berthd first: it stops the containers in order, each within its timeout. */
 	if (services[0].pid > 0) {
 		kill(services[0].pid, SIGTERM);
-		wait_children(services[0].pid, BERTHD_STOP_MS);
+		wait_children(&services[0], BERTHD_STOP_MS);
 	}
 	/* An interactive shell ignores SIGTERM; a hangup is what ends a session. */
 	if (services[1].pid > 0)
 		kill(-services[1].pid, SIGHUP);
 	kill(-1, SIGTERM);
-	wait_children(0, TERM_GRACE_MS);
+	wait_children(NULL, TERM_GRACE_MS);
 	if (reap()) {
 		init_log(LOG_WARN_, "shutdown: sending SIGKILL to what is left");
 		kill(-1, SIGKILL);
-		wait_children(0, KILL_GRACE_MS);
+		wait_children(NULL, KILL_GRACE_MS);
 	}
 	sync();
 	if (umount2("/var", 0) == 0) {

@@ -81,12 +81,14 @@ long init_read_file(const char *path, char *buf, size_t len)
 
 void init_console_reopen(void)
 {
-	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* Not O_CLOEXEC: if 0-2 were closed, open() may return one of them and
+	 * dup2 onto itself would keep the flag. These are the children's stdio. */
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
 
 	if (fd < 0)
 		return;
 	for (int i = 0; i < 3; i++)
-		dup2(fd, i); /* dup2 clears O_CLOEXEC on the copies */
+		dup2(fd, i);
 	if (fd > 2)
 		close(fd);
 }
@@ -117,6 +119,8 @@ _Noreturn void init_fatal(const char *what)
 {
 	/* PID 1 must never exit (the kernel would panic): report and power off. */
 	init_log(LOG_CRIT_, "fatal: %s; powering off", what);
+	/* Stage 1 may fail after mounting /var: leave its journal clean. */
+	umount2("/sysroot/var", 0);
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
@@ -130,18 +134,21 @@ _Noreturn void init_fatal(const char *what)
 int init_load_modules(const char *list, const char *dir, int remove)
 {
 	char line[128], name[64], path[256];
-	int failed = 0, lineno = 0;
+	int failed = 0, lineno = 0, r;
 	FILE *f = fopen(list, "re");
 
 	if (!f) {
-		if (errno != ENOENT)
-			init_log(LOG_ERR_, "%s: %s", list, strerror(errno));
-		return errno == ENOENT ? 0 : 1;
+		if (errno == ENOENT)
+			return 0;
+		init_log(LOG_ERR_, "%s: %s", list, strerror(errno));
+		return 1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		int fd, r = init_module_parse_line(line, name, sizeof(name));
+	while ((r = init_read_line(f, line, sizeof(line))) != 0) {
+		int fd;
 
 		lineno++;
+		if (r > 0)
+			r = init_module_parse_line(line, name, sizeof(name));
 		if (r == 0)
 			continue;
 		if (r < 0) {

@@ -1,7 +1,11 @@
-/* libFuzzer target: berth-init's pure parsers (kernel command line, sysctl and
- * module list lines, debug-shell and pids.max values) on arbitrary input. The
- * sanitizers catch memory errors; the checks below catch broken contracts. */
+/* libFuzzer target: berth-init's parsers (kernel command line, sysctl and
+ * module list lines, debug-shell and pids.max values, berth.conf through inih)
+ * on arbitrary input. The sanitizers catch memory errors; the checks below
+ * catch broken contracts. */
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = init_cmdline_get(s, "berth.root", out, sizeof(out));
 	if (r == 1 && strlen(out) >= sizeof(out))
 		abort();
+	r = init_cmdline_get(s, "x", out, 4);
+	if (r == 1 && strlen(out) >= sizeof(out))
+		abort();
 	r = init_sysctl_parse_line(s, path, sizeof(path), value, sizeof(value), &opt);
 	/* An accepted key never leaves /proc/sys. */
 	if (r == 1 && (strncmp(path, "/proc/sys/", 10) != 0 || strstr(path, "..") || strstr(path, "//")))
@@ -34,6 +41,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (init_parse_pids_max(s, &v) == 0 && v != -1 && (v < 1 || v > INIT_PIDS_MAX_LIMIT))
 		abort();
+	/* The same bytes as a whole berth.conf, read through a memfd. */
+	int fd = memfd_create("conf", 0);
+	if (fd >= 0) {
+		struct init_conf conf;
+		char p[64], err[512];
+
+		if (write(fd, data, size) == (ssize_t)size) {
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			init_conf_load(p, &conf, err, sizeof(err));
+			if (conf.parent_pids_max != -1 &&
+			    (conf.parent_pids_max < 1 || conf.parent_pids_max > INIT_PIDS_MAX_LIMIT))
+				abort();
+		}
+		close(fd);
+	}
 	free(s);
 	return 0;
 }

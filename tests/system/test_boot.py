@@ -40,8 +40,8 @@ def test(name, fn):
     try:
         fn()
         report(name, True)
-    except (AssertionError, GuestError) as e:
-        report(name, False, str(e) or "assertion failed")
+    except Exception as e:  # any error is this check's failure, not the run's end
+        report(name, False, "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
 
 
 def poll(guest, command, want, timeout=60):
@@ -153,6 +153,12 @@ def boot1_checks(g):
             if got != " ".join(value.split()):
                 bad.append("%s=%s (want %s)" % (path, got, value))
         assert not bad, "; ".join(bad)
+        # Some values equal the kernel's defaults: also require that every line applied.
+        n = sum(1 for _ in sysctl_expectations())
+        log = g.check("dmesg | grep 'berth-init: sysctl:'")
+        m = re.search(r"sysctl: (\d+) applied, (\d+) failed", log)
+        assert m and m.group(2) == "0", "sysctl log: %s" % log.strip()
+        assert n - 1 <= int(m.group(1)) <= n, "%s applied of %d entries" % (m.group(1), n)
     test("sysctl_hardening_holds", sysctls)
 
     def userns():
@@ -173,7 +179,7 @@ def boot1_checks(g):
 
     def reaping():
         # The subshell exits at once; its child `sleep` is orphaned to PID 1.
-        pid = g.check("sh -c 'sleep 1 & echo $!'").strip()
+        pid = g.check("sh -c 'sleep 3 & echo $!'").strip()
         assert pid.isdigit(), pid
         ppid = g.check("awk '/^PPid/ {print $2}' /proc/%s/status" % pid).strip()
         assert ppid == "1", "orphan's parent is %r" % ppid
@@ -182,26 +188,49 @@ def boot1_checks(g):
              lambda rc, out: out.strip() == "gone", timeout=30)
     test("orphan_zombie_reaped", reaping)
 
+    def starts():
+        """(pid, uptime) of each start of the berthd stand-in, in order."""
+        out = g.check("cat /run/berthd-standin.log")
+        return [(line.split()[0], float(line.split()[1])) for line in out.splitlines()]
+
+    def wait_starts(n, timeout=60):
+        poll(g, "wc -l < /run/berthd-standin.log",
+             lambda rc, out: rc == 0 and int(out.strip() or 0) >= n, timeout)
+        return starts()
+
     def berthd_restart():
-        log = "/run/berthd-standin.log"
-        first = poll(g, "cat %s" % log, lambda rc, out: rc == 0 and out.strip(), 30)
-        pid1 = first.split()[0]
-        cg = g.check("cat /proc/%s/cgroup" % pid1).strip()
+        first = wait_starts(1, 30)[0][0]
+        cg = g.check("cat /proc/%s/cgroup" % first).strip()
         assert cg == "0::/system/berthd", "berthd stand-in in cgroup %r" % cg
-        g.check("kill -9 %s" % pid1)
-        second = poll(g, "cat %s" % log, lambda rc, out: len(out.splitlines()) >= 2, 30)
-        pid2 = second.splitlines()[1].split()[0]
-        assert pid2 != pid1
-        assert g.run("test -d /proc/%s" % pid2)[0] == 0, "restarted stand-in not running"
-        # Kill it again at once: the next start must come at least 1 s after the last.
-        g.check("kill -9 %s" % pid2)
-        third = poll(g, "cat %s" % log, lambda rc, out: len(out.splitlines()) >= 3, 30)
-        t2 = float(third.splitlines()[1].split()[1])
-        t3 = float(third.splitlines()[2].split()[1])
-        assert t3 - t2 >= 0.95, "restarted %.2fs after the previous start" % (t3 - t2)
+        stdin = g.check("readlink /proc/%s/fd/0" % first).strip()
+        assert stdin == "/dev/null", "berthd's stdin is %r" % stdin
+        # Something the old berthd left in its cgroup must not survive its restart.
+        leftover = g.check("sleep 1000 >/dev/null 2>&1 & echo $!").strip()
+        g.check("echo %s > /sys/fs/cgroup/system/berthd/cgroup.procs" % leftover)
+        g.check("kill -9 %s" % first)
+        second = wait_starts(2)[1][0]
+        assert second != first
+        assert g.run("test -d /proc/%s" % second)[0] == 0, "restarted stand-in not running"
+        poll(g, "test -e /proc/%s && cut -d' ' -f3 /proc/%s/stat || echo gone" % (leftover, leftover),
+             lambda rc, out: out.strip() == "gone", 30)
         dmesg = g.check("dmesg | grep 'berth-init: berthd'")
         assert "killed by signal 9" in dmesg and "restarting in" in dmesg, dmesg
-    test("berthd_restarted_rate_limited", berthd_restart)
+    test("berthd_restarted_cgroup_cleaned", berthd_restart)
+
+    def berthd_backoff():
+        # Make the stand-in exit at once: starts must stay >= 1 s apart and the
+        # gaps must grow (doubling backoff) instead of spinning.
+        n = len(starts())
+        g.check("touch /run/berthd-crashloop && kill -9 %s" % starts()[-1][0])
+        times = [t for _, t in wait_starts(n + 4, 90)[n - 1:]]
+        gaps = [round(b - a, 2) for a, b in zip(times, times[1:])]
+        assert all(x >= 0.95 for x in gaps), "starts closer than 1 s: gaps %s" % gaps
+        assert gaps[-1] >= 2 * 0.95 and gaps[-1] > gaps[1], "no backoff: gaps %s" % gaps
+        g.check("rm /run/berthd-crashloop")
+        last = len(starts())
+        pid = wait_starts(last + 1, 90)[-1][0]
+        poll(g, "test -d /proc/%s && echo up" % pid, lambda rc, out: out.strip() == "up", 10)
+    test("berthd_crash_loop_backs_off", berthd_backoff)
 
     def shell_cgroup():
         cg = g.check("cat /proc/self/cgroup").strip()
@@ -243,8 +272,7 @@ def main():
             report("boot_test_image", True)
             boot1_checks(g)
             # A process that ignores SIGTERM must not hold up the shutdown.
-            g.check("setsid sh -c \"trap '' TERM HUP; while :; do sleep 1; done\" "
-                    "</dev/null >/dev/null 2>&1 &")
+            g.check("sh -c \"trap '' TERM HUP; exec sleep 100000\" </dev/null >/dev/null 2>&1 &")
             shutdown_check(g, var, "reboot", "reboot_clean", "berth-init: shutdown: reboot")
 
             def stubborn_killed():

@@ -65,6 +65,10 @@ static void cmdline_too_long(void)
 	CHECK(init_cmdline_get("berth.root=/dev/vda", "berth.root", v, sizeof(v)) == -1);
 	CHECK(init_cmdline_get("berth.root=abc", "berth.root", v, sizeof(v)) == 1);
 	CHECK_STR(v, "abc");
+	/* The last occurrence decides, whatever came before. */
+	CHECK(init_cmdline_get("berth.root=/dev/vda berth.root=xyz", "berth.root", v, sizeof(v)) == 1);
+	CHECK_STR(v, "xyz");
+	CHECK(init_cmdline_get("berth.root=xyz berth.root=/dev/vda", "berth.root", v, sizeof(v)) == -1);
 }
 
 static void sysctl_lines(void)
@@ -243,6 +247,27 @@ static void conf_syntax_error(void)
 	CHECK_STR(err, want);
 }
 
+static void read_line_too_long(void)
+{
+	char buf[16];
+	const char *p = write_conf("g.conf", "short\nthis line is far too long for it\nnext\n"
+					     "fifteen-chars!!\nlast");
+	FILE *f = fopen(p, "r");
+
+	CHECK(f);
+	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
+	CHECK_STR(buf, "short\n");
+	/* The tail of an over-long line is skipped, never read as a line of its own. */
+	CHECK(init_read_line(f, buf, sizeof(buf)) == -1);
+	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
+	CHECK_STR(buf, "next\n");
+	CHECK(init_read_line(f, buf, sizeof(buf)) == -1);
+	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
+	CHECK_STR(buf, "last");
+	CHECK(init_read_line(f, buf, sizeof(buf)) == 0);
+	fclose(f);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -264,7 +289,8 @@ int main(void)
 	RUN(conf_parent_pids_max);
 	RUN(conf_invalid_keeps_default);
 	RUN(conf_syntax_error);
-	for (const char *n = "abcdef"; *n; n++) {
+	RUN(read_line_too_long);
+	for (const char *n = "abcdefg"; *n; n++) {
 		char path[300];
 
 		snprintf(path, sizeof(path), "%s/%c.conf", tmpdir, *n);
