@@ -72,9 +72,10 @@ class Guest:
         self.proc.stdin.flush()
 
     def wait_shell(self):
-        """Wait for the debug shell, then make it quiet: no echo, no prompt."""
+        """Wait for the debug shell, then make it quiet: no echo, no prompt, and no
+        job control (whose "[1]+ Done" notices would land in command output)."""
         self._wait_for(rb"built-in shell", self.boot_timeout)
-        self._send("stty -echo; PS1=''; PS2=''; printf '@@%s@@\\n' READY\n")
+        self._send("stty -echo; set +m; PS1=''; PS2=''; printf '@@%s@@\\n' READY\n")
         self._wait_for(rb"@@READY@@\r?\n", 60)
 
     def run(self, command, timeout=60):

@@ -205,7 +205,7 @@ def boot1_checks(g):
         stdin = g.check("readlink /proc/%s/fd/0" % first).strip()
         assert stdin == "/dev/null", "berthd's stdin is %r" % stdin
         # Something the old berthd left in its cgroup must not survive its restart.
-        leftover = g.check("sleep 1000 >/dev/null 2>&1 & echo $!").strip()
+        leftover = g.check("sh -c 'sleep 1000 >/dev/null 2>&1 & echo $!'").strip()
         g.check("echo %s > /sys/fs/cgroup/system/berthd/cgroup.procs" % leftover)
         g.check("kill -9 %s" % first)
         second = wait_starts(2)[1][0]
