@@ -33,7 +33,7 @@ INIT_HDRS := $(wildcard init/*.h)
 INIT_PURE := init/parse.c init/conf.c
 
 .PHONY: all deps image test test-unit test-system run clean distclean
-all: $(B)/init/berth-init
+all: $(B)/init/berth-init $(B)/supervisor/berth-run
 
 deps: $(B)/stamps/deps
 $(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot
@@ -58,14 +58,22 @@ $(B)/host/test-init: tests/unit/test-init.c tests/unit/t.h $(INIT_PURE) $(INIT_H
 	$(HCC) $(HCFLAGS) -Iinit -Itests/unit -o $@ tests/unit/test-init.c $(INIT_PURE) $(B)/host/inih.o
 
 # Images: the shipped one, and the test one (the shipped root plus tests/system/overlay).
-IMAGE_INPUTS := $(B)/init/berth-init $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
+IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
 image: $(B)/image/root.img
 $(B)/image/root.img: $(IMAGE_INPUTS)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/image
 
-$(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/tests/probe $(shell find tests/system/overlay -type f 2>/dev/null)
+$(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/tests/probe $(B)/tests/rootfs/.stamp \
+		$(shell find tests/system/overlay -type f 2>/dev/null)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/test-image tests/system/overlay \
-		$(B)/tests/probe:/usr/libexec/berth-test/probe
+		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe
+
+# The container image the probe suite runs in: busybox, the probe, and a
+# setuid-root copy of it (which must gain nothing under no_new_privs).
+$(B)/tests/rootfs/.stamp: images/build-rootfs $(B)/tests/probe $(B)/stamps/deps
+	images/build-rootfs $(B)/tests/rootfs $(B)/deps/busybox/bin/busybox \
+		$(B)/tests/probe:usr/bin/probe $(B)/tests/probe:usr/bin/probe-suid:4755
+	@touch $@
 
 $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 	@mkdir -p $(@D)
@@ -88,3 +96,14 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 	@mkdir -p $(@D)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
 		-Iinit -I$(SYSROOT)/include -o $@ $< init/parse.c init/conf.c $(B)/inih-src/ini.c
+
+# supervisor/: the container runtime (and, later, berthd and berthctl).
+SUP_LIB_SRCS := supervisor/lib/err.c supervisor/caps.c supervisor/cgroup.c supervisor/container.c \
+                supervisor/idmap.c supervisor/mounts.c supervisor/seccomp.c supervisor/spawn.c
+SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
+$(B)/supervisor/berth-run.unstripped: supervisor/berth-run.c $(SUP_LIB_SRCS) $(SUP_HDRS) VERSION $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ supervisor/berth-run.c $(SUP_LIB_SRCS) \
+		$(SYSROOT)/lib/libseccomp.a
+$(B)/supervisor/berth-run: $(B)/supervisor/berth-run.unstripped
+	strip -o $@ $<

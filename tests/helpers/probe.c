@@ -1,18 +1,43 @@
-/* probe: a static helper the tests run inside the guest (and later inside
- * containers) to try one thing and print the exact outcome: "OK" or the errno
- * name. It always exits 0 when it could run the attempt, 2 on bad usage. */
+/* probe: a static helper the tests run inside the guest and inside containers.
+ * Each check tries one thing (often a forbidden one) and compares the exact
+ * outcome with what Berth promises, printing "PASS name" or "FAIL name: got X,
+ * want Y". Usage:
+ *   probe write PATH                 print OK or the errno name of a write
+ *   probe container [HOSTPID BASE]   the container checks (run as container root)
+ *   probe user UID                   checks for a container started as UID
+ *   probe euid                       print the effective uid (setuid test)
+ *   probe fork-until-fail            fork sleepers until fork fails; print the count and errno
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+static int failures;
 
 static const char *errname(int e)
 {
 	static const struct { int e; const char *n; } names[] = {
-		{ EPERM, "EPERM" },   { ENOENT, "ENOENT" }, { EACCES, "EACCES" }, { EROFS, "EROFS" },
-		{ EEXIST, "EEXIST" }, { EINVAL, "EINVAL" }, { ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" },
-		{ EBUSY, "EBUSY" },   { EAGAIN, "EAGAIN" }, { EISDIR, "EISDIR" },
+		{ 0, "OK" },	      { EPERM, "EPERM" },   { ENOENT, "ENOENT" }, { ESRCH, "ESRCH" },
+		{ EACCES, "EACCES" }, { EROFS, "EROFS" },   { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
+		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EBUSY, "EBUSY" },	  { EAGAIN, "EAGAIN" },
+		{ EISDIR, "EISDIR" }, { EAFNOSUPPORT, "EAFNOSUPPORT" },		  { EFAULT, "EFAULT" },
+		{ EBADF, "EBADF" },
 	};
 	static char buf[32];
 
@@ -23,27 +48,287 @@ static const char *errname(int e)
 	return buf;
 }
 
-/* write PATH: create (or truncate) PATH and write one byte. */
+static void expect(const char *name, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0) {
+		printf("PASS container-%s\n", name);
+	} else {
+		printf("FAIL container-%s: got %s, want %s\n", name, got, want);
+		failures++;
+	}
+	fflush(stdout);
+}
+
+/* Run R (a syscall's return value) through errno: "OK" or the errno's name. */
+static const char *res(long r)
+{
+	return r < 0 ? errname(errno) : "OK";
+}
+
 static int try_write(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-	if (fd < 0 || write(fd, "x", 1) != 1)
-		return errno;
+	if (fd < 0 || write(fd, "x", 1) != 1) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
 	close(fd);
+	return 0;
+}
+
+static void status_field(const char *key, char *out, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	snprintf(out, len, "missing");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':') {
+			char *v = line + strlen(key) + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, len, "%s", v);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static void check_syscalls(pid_t hostpid)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	char buf[64];
+	long r;
+
+	expect("mount", res(mount("tmpfs", "/tmp", "tmpfs", 0, NULL)), "EPERM");
+	expect("umount2", res(umount2("/proc", MNT_DETACH)), "EPERM");
+	expect("unshare-user", res(unshare(CLONE_NEWUSER)), "EPERM");
+	{
+		int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+		expect("setns", res(syscall(SYS_setns, fd, 0)), "EPERM");
+		if (fd >= 0)
+			close(fd);
+	}
+	expect("keyctl", res(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -1, 0)), "EPERM");
+	expect("add_key", res(syscall(SYS_add_key, "user", "berth", "x", 1, -2)), "EPERM");
+	expect("bpf", res(syscall(SYS_bpf, 0, NULL, 0)), "EPERM");
+	expect("perf_event_open", res(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0)), "EPERM");
+	expect("kexec_load", res(syscall(SYS_kexec_load, 0, 0, NULL, 0)), "EPERM");
+	expect("init_module", res(syscall(SYS_init_module, NULL, 0, "")), "EPERM");
+	expect("finit_module", res(syscall(SYS_finit_module, -1, "", 0)), "EPERM");
+	expect("reboot", res(syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, NULL)), "EPERM");
+	expect("swapon", res(syscall(SYS_swapon, "/tmp/swap", 0)), "EPERM");
+	expect("open_by_handle_at", res(syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0)), "EPERM");
+	expect("userfaultfd", res(syscall(SYS_userfaultfd, 0)), "EPERM");
+	expect("io_uring_setup", res(syscall(SYS_io_uring_setup, 1, NULL)), "EPERM");
+	expect("personality-addr-no-randomize", res(personality(ADDR_NO_RANDOMIZE)), "EPERM");
+	expect("personality-query", res(personality(0xffffffff)), "OK");
+	expect("clone-newns", res(syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, NULL, NULL, 0)), "EPERM");
+	expect("clone-newuser", res(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0)), "EPERM");
+	expect("clone3", res(syscall(SYS_clone3, NULL, 0)), "ENOSYS");
+	expect("socket-vsock", res(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0)), "EPERM");
+	expect("socket-alg", res(socket(38 /* AF_ALG */, SOCK_SEQPACKET, 0)), "EPERM");
+	expect("socket-packet", res(socket(AF_PACKET, SOCK_RAW, 0)), "EPERM");
+	r = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	expect("socket-inet-allowed", res(r), "OK");
+	if (r >= 0)
+		close((int)r);
+	expect("mknod", res(mknod("/tmp/null", S_IFCHR | 0666, makedev(1, 3))), "EPERM");
+	/* Processes outside are not even visible: the host pid names nothing here
+	 * (or, by chance, one of our own, which ptrace would still refuse as EPERM). */
+	if (hostpid > 1) {
+		r = ptrace(PTRACE_ATTACH, hostpid, NULL, NULL);
+		snprintf(buf, sizeof(buf), "%s", res(r));
+		expect("ptrace-outside", strcmp(buf, "EPERM") == 0 ? "ESRCH" : buf, "ESRCH");
+	}
+	/* Raising a capability we do not have: CAP_SYS_ADMIN into permitted and effective. */
+	syscall(SYS_capget, &hdr, data);
+	data[0].effective |= 1U << CAP_SYS_ADMIN;
+	data[0].permitted |= 1U << CAP_SYS_ADMIN;
+	expect("capset-raise", res(syscall(SYS_capset, &hdr, data)), "EPERM");
+}
+
+static void check_filesystem(void)
+{
+	char buf[64];
+	int fd;
+	ssize_t n;
+
+	expect("write-root", errname(try_write("/berth-probe")), "EROFS");
+	expect("write-etc", errname(try_write("/etc/berth-probe")), "EROFS");
+	expect("write-proc-sys", errname(try_write("/proc/sys/kernel/hostname")), "EROFS");
+	expect("write-sysrq-trigger", errname(try_write("/proc/sysrq-trigger")), "EROFS");
+	expect("write-sys", errname(try_write("/sys/kernel/profiling")), "EROFS");
+	expect("write-cgroup", errname(try_write("/sys/fs/cgroup/pids.max")), "EROFS");
+	expect("write-tmp", errname(try_write("/tmp/berth-probe")), "OK");
+	expect("write-dev-shm", errname(try_write("/dev/shm/berth-probe")), "OK");
+	/* /proc/kcore is masked with /dev/null: it opens and reads as empty. */
+	fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	snprintf(buf, sizeof(buf), "%s", fd < 0 ? errname(errno) : n == 0 ? "empty" : "readable");
+	expect("read-kcore-masked", buf, "empty");
+	if (fd >= 0)
+		close(fd);
+	fd = open("/sys/firmware", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		DIR *d = fdopendir(fd);
+		struct dirent *e;
+		int entries = 0;
+
+		while (d && (e = readdir(d)))
+			entries += e->d_name[0] != '.';
+		snprintf(buf, sizeof(buf), "%d entries", entries);
+		expect("sys-firmware-masked", buf, "0 entries");
+		if (d)
+			closedir(d);
+	}
+	/* The image's files belong to the container's root (idmapped mount). */
+	{
+		struct stat st;
+
+		snprintf(buf, sizeof(buf), "%s", stat("/bin/busybox", &st) < 0 ? errname(errno) : "");
+		if (!buf[0])
+			snprintf(buf, sizeof(buf), "%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+		expect("image-files-root-owned", buf, "0:0");
+	}
+}
+
+static void check_identity(const char *base)
+{
+	char buf[256], want[128];
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+	int pids = 0, others = 0;
+
+	f = fopen("/proc/self/uid_map", "re");
+	buf[0] = '\0';
+	if (f && fgets(buf, sizeof(buf), f)) {
+		unsigned a, b, c;
+
+		if (sscanf(buf, "%u %u %u", &a, &b, &c) == 3)
+			snprintf(buf, sizeof(buf), "%u %u %u", a, b, c);
+	}
+	if (f)
+		fclose(f);
+	snprintf(want, sizeof(want), "0 %s 65536", base);
+	if (base[0])
+		expect("uid-map", buf, want);
+	/* Only lo in the network namespace. */
+	d = opendir("/sys/class/net");
+	buf[0] = '\0';
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strlen(buf) + strlen(e->d_name) + 2 < sizeof(buf)) {
+			if (buf[0])
+				strcat(buf, ",");
+			strcat(buf, e->d_name);
+		}
+	if (d)
+		closedir(d);
+	expect("only-loopback", buf, "lo");
+	/* Only our own processes: we are PID 1 and alone. */
+	d = opendir("/proc");
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		pids++;
+		others += strcmp(e->d_name, "1") != 0;
+	}
+	if (d)
+		closedir(d);
+	snprintf(buf, sizeof(buf), "pid %d, %d others", (int)getpid(), others);
+	expect("pid-namespace-alone", buf, "pid 1, 0 others");
+	status_field("NoNewPrivs", buf, sizeof(buf));
+	expect("no-new-privs", buf, "1");
+	status_field("Seccomp", buf, sizeof(buf));
+	expect("seccomp-filter", buf, "2");
+	/* The default 11: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+	 * NET_BIND_SERVICE SYS_CHROOT SETFCAP. */
+	status_field("CapBnd", buf, sizeof(buf));
+	expect("cap-bounding", buf, "00000000800405fb");
+	status_field("CapEff", buf, sizeof(buf));
+	expect("cap-effective", buf, "00000000800405fb");
+	status_field("CapInh", buf, sizeof(buf));
+	expect("cap-inheritable", buf, "0000000000000000");
+	status_field("CapAmb", buf, sizeof(buf));
+	expect("cap-ambient", buf, "0000000000000000");
+}
+
+/* As a non-root container user: no capabilities, and a setuid-root binary
+ * gains nothing (no_new_privs). */
+static void check_user(const char *uid)
+{
+	char buf[64];
+	FILE *p;
+
+	status_field("CapEff", buf, sizeof(buf));
+	expect("user-cap-effective", buf, "0000000000000000");
+	status_field("CapPrm", buf, sizeof(buf));
+	expect("user-cap-permitted", buf, "0000000000000000");
+	snprintf(buf, sizeof(buf), "%u", (unsigned)geteuid());
+	expect("user-euid", buf, uid);
+	p = popen("/usr/bin/probe-suid euid", "r");
+	buf[0] = '\0';
+	if (p && fgets(buf, sizeof(buf), p))
+		buf[strcspn(buf, "\n")] = '\0';
+	if (p)
+		pclose(p);
+	expect("setuid-binary-gains-nothing", buf, uid);
+}
+
+static int fork_until_fail(void)
+{
+	int n = 0;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		if (pid < 0) {
+			printf("forked %d, then %s\n", n, errname(errno));
+			break;
+		}
+		if (++n > 100000)
+			break;
+	}
+	fflush(stdout);
+	kill(0, SIGKILL);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int e;
-
 	if (argc == 3 && strcmp(argv[1], "write") == 0) {
-		e = try_write(argv[2]);
-	} else {
-		fprintf(stderr, "usage: probe write PATH\n");
-		return 2;
+		puts(errname(try_write(argv[2])));
+		return 0;
 	}
-	puts(e ? errname(e) : "OK");
-	return 0;
+	if (argc == 2 && strcmp(argv[1], "euid") == 0) {
+		printf("%u\n", (unsigned)geteuid());
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "container") == 0) {
+		check_syscalls(argc > 2 ? (pid_t)atoi(argv[2]) : 0);
+		check_filesystem();
+		check_identity(argc > 3 ? argv[3] : "");
+		return failures ? 1 : 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "user") == 0) {
+		check_user(argv[2]);
+		return failures ? 1 : 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "fork-until-fail") == 0)
+		return fork_until_fail();
+	fprintf(stderr, "usage: probe write PATH | euid | container [HOSTPID BASE] | user UID | "
+			"fork-until-fail\n");
+	return 2;
 }

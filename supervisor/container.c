@@ -1,0 +1,99 @@
+/* Container descriptions: defaults (design.md "Containers") and validation. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "caps.h"
+#include "container.h"
+
+static char *const default_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL
+};
+
+void berth_container_init(struct berth_container *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->readonly = 1;
+	c->no_new_privs = 1;
+	c->seccomp = BERTH_SECCOMP_DEFAULT;
+	c->pids_max = 512;
+	c->memory_max = -1;
+	c->cpu_quota_us = -1;
+	c->nofile_soft = 1024;
+	c->nofile_hard = 524288;
+	c->env[0] = default_env[0];
+}
+
+int berth_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= BERTH_NAME_MAX || name[0] == '.' || name[0] == '-' || name[0] == '_')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '.' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* An absolute path with no "." or ".." components and no empty ones. */
+static int clean_abs_path(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	for (const char *s = p + 1; *s;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		s += n;
+		if (*s == '/' && !*++s)
+			return 0;
+	}
+	return 1;
+}
+
+int berth_container_validate(const struct berth_container *c, struct berth_err *err)
+{
+	if (!berth_name_valid(c->name))
+		return berth_err_set(err, EINVAL, "invalid container name '%s'", c->name);
+	if (!clean_abs_path(c->rootfs) || strcmp(c->rootfs, "/") == 0)
+		return berth_err_set(err, EINVAL, "%s: root filesystem '%s' is not a clean absolute path "
+					       "below /", c->name, c->rootfs);
+	if (!c->argv[0] || !c->argv[0][0])
+		return berth_err_set(err, EINVAL, "%s: no command to run", c->name);
+	if (c->workdir[0] && !clean_abs_path(c->workdir) && strcmp(c->workdir, "/") != 0)
+		return berth_err_set(err, EINVAL, "%s: working directory '%s' is not absolute", c->name,
+				     c->workdir);
+	/* Container id 0 must never be host root, nor any id below the pool. */
+	if (c->uid_base == 0 || (uint64_t)c->uid_base + BERTH_USERNS_SIZE > 0xFFFFFFFFull)
+		return berth_err_set(err, EINVAL, "%s: invalid user namespace base %u", c->name,
+				     (unsigned)c->uid_base);
+	if (c->uid >= BERTH_USERNS_SIZE || c->gid >= BERTH_USERNS_SIZE)
+		return berth_err_set(err, EINVAL, "%s: user %u:%u is outside the container's id range",
+				     c->name, (unsigned)c->uid, (unsigned)c->gid);
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] >= BERTH_USERNS_SIZE)
+			return berth_err_set(err, EINVAL, "%s: group %u is outside the container's id range",
+					     c->name, (unsigned)c->groups[i]);
+	for (int i = 0; i < c->nvolumes; i++) {
+		const struct berth_volume *v = &c->volumes[i];
+
+		if (!clean_abs_path(v->source) || !clean_abs_path(v->target) || strcmp(v->target, "/") == 0)
+			return berth_err_set(err, EINVAL, "%s: volume %s:%s needs clean absolute paths",
+					     c->name, v->source, v->target);
+	}
+	if (c->pids_max == 0 || c->pids_max < -1)
+		return berth_err_set(err, EINVAL, "%s: pids limit must be positive or max", c->name);
+	if (c->cpu_weight < 0 || c->cpu_weight > 10000)
+		return berth_err_set(err, EINVAL, "%s: cpu weight must be 1..10000", c->name);
+	if (c->nofile_soft > c->nofile_hard)
+		return berth_err_set(err, EINVAL, "%s: NOFILE soft limit above the hard limit", c->name);
+	if (c->cap_add & ~((1ULL << 41) - 1))
+		return berth_err_set(err, EINVAL, "%s: unknown capability", c->name);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* The validated description of one container, as the runtime consumes it, and
+ * the runtime's entry points. berthd fills it from a unit file; berth-run from
+ * its command line. Every field has a safe default (berth_container_init). */
+#ifndef BERTH_CONTAINER_H
+#define BERTH_CONTAINER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+#define BERTH_NAME_MAX 64
+#define BERTH_MAX_ARGS 64
+#define BERTH_MAX_ENV 64
+#define BERTH_MAX_GROUPS 32
+#define BERTH_MAX_VOLUMES 16
+#define BERTH_USERNS_SIZE 65536u
+
+struct berth_volume {
+	char source[256]; /* host path */
+	char target[256]; /* absolute path in the container */
+	int writable;     /* default: read-only */
+};
+
+enum berth_seccomp_mode { BERTH_SECCOMP_DEFAULT, BERTH_SECCOMP_UNCONFINED };
+
+struct berth_container {
+	char name[BERTH_NAME_MAX];  /* [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+	char rootfs[256];           /* directory holding the image's root */
+	char *argv[BERTH_MAX_ARGS + 1];
+	char *env[BERTH_MAX_ENV + 1];
+	char workdir[256];
+	char hostname[65];
+	uid_t uid;                  /* inside the container */
+	gid_t gid;
+	gid_t groups[BERTH_MAX_GROUPS];
+	int ngroups;
+	uint64_t cap_add, cap_drop; /* masks over the default set */
+	int readonly;               /* 1: rootfs read-only (default) */
+	int no_new_privs;           /* 1 (default) */
+	enum berth_seccomp_mode seccomp;
+	struct berth_volume volumes[BERTH_MAX_VOLUMES];
+	int nvolumes;
+	uint32_t uid_base;          /* host id of container id 0; set by the id allocator */
+	int64_t pids_max;           /* -1: "max" */
+	int64_t memory_max;         /* bytes; -1: "max" */
+	int64_t cpu_quota_us;       /* per 100 ms period; -1: no quota */
+	int cpu_weight;             /* 1..10000; 0: leave default */
+	uint64_t nofile_soft, nofile_hard;
+};
+
+/* A started container, as the supervisor keeps it. */
+struct berth_running {
+	pid_t pid;      /* host pid of the container's PID 1 */
+	int pidfd;      /* for waiting and signalling without pid reuse races */
+	char cgroup[256];
+};
+
+/* Defaults: design.md "Containers". */
+void berth_container_init(struct berth_container *c);
+
+/* [a-zA-Z0-9][a-zA-Z0-9_.-]*, shorter than BERTH_NAME_MAX. */
+int berth_name_valid(const char *name);
+
+/* Check a description before anything touches the system. */
+int berth_container_validate(const struct berth_container *c, struct berth_err *err);
+
+/* Start C: cgroup, namespaces, id map, mounts, capabilities, seccomp, execve.
+ * On success fills R and returns 0 once the container's execve has succeeded.
+ * On failure returns -1 with ERR naming the failed step ("pivot_root: ..."),
+ * and leaves nothing behind (process, cgroup). */
+int berth_container_start(const struct berth_container *c, struct berth_running *r,
+			  struct berth_err *err);
+
+/* After the container's process is gone (reaped): remove its cgroup. */
+int berth_container_cleanup(const struct berth_container *c, struct berth_err *err);
+
+#endif

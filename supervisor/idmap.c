@@ -1,0 +1,159 @@
+/* Id range allocation (one file per container under BERTH_USERNS_DIR holding
+ * its base) and uid_map/gid_map writing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "idmap.h"
+
+int berth_idmap_pick(const struct berth_idpool *pool, const uint32_t *used, size_t nused,
+		     uint32_t *base)
+{
+	for (uint64_t b = pool->start; b + BERTH_USERNS_SIZE <= (uint64_t)pool->start + pool->count;
+	     b += BERTH_USERNS_SIZE) {
+		size_t i;
+
+		for (i = 0; i < nused; i++)
+			if (used[i] == b)
+				break;
+		if (i == nused) {
+			*base = (uint32_t)b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int read_base(int dirfd, const char *name, uint32_t *base)
+{
+	char buf[32];
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+	char *end;
+	unsigned long v;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || (*end && *end != '\n') || v > UINT32_MAX)
+		return -1;
+	*base = (uint32_t)v;
+	return 0;
+}
+
+int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool *pool,
+		    uint32_t *base, int *fresh, struct berth_err *err)
+{
+	uint32_t used[4096];
+	size_t nused = 0;
+	char tmp[128], buf[32];
+	int dirfd, lockfd, fd, rc = -1;
+	DIR *d;
+	struct dirent *e;
+
+	*fresh = 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return berth_err_sys(err, "mkdir %s", dir);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return berth_err_sys(err, "open %s", dir);
+	lockfd = openat(dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		berth_err_sys(err, "lock %s/.lock", dir);
+		goto out;
+	}
+	if (read_base(dirfd, name, base) == 0) {
+		rc = 0;
+		goto out;
+	}
+	d = opendir(dir);
+	if (!d) {
+		berth_err_sys(err, "read %s", dir);
+		goto out;
+	}
+	while ((e = readdir(d)) && nused < sizeof(used) / sizeof(used[0]))
+		if (e->d_name[0] != '.' && read_base(dirfd, e->d_name, &used[nused]) == 0)
+			nused++;
+	closedir(d);
+	if (berth_idmap_pick(pool, used, nused, base) < 0) {
+		berth_err_set(err, ENOSPC, "user namespace pool %" PRIu32 "+%" PRIu32 " is full", pool->start,
+			      pool->count);
+		goto out;
+	}
+	/* Write then rename: a crash leaves either no record or a whole one. */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	snprintf(buf, sizeof(buf), "%" PRIu32 "\n", *base);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || fsync(fd) < 0 ||
+	    renameat(dirfd, tmp, dirfd, name) < 0) {
+		berth_err_sys(err, "record id range of %s in %s", name, dir);
+		if (fd >= 0)
+			close(fd);
+		unlinkat(dirfd, tmp, 0);
+		goto out;
+	}
+	close(fd);
+	fsync(dirfd);
+	*fresh = 1;
+	rc = 0;
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	close(dirfd);
+	return rc;
+}
+
+int berth_idmap_release(const char *dir, const char *name, struct berth_err *err)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return berth_err_sys(err, "remove %s", path);
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const char *map, struct berth_err *err)
+{
+	char path[64];
+	int fd;
+	size_t len = strlen(map);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_err_sys(err, "open %s", path);
+	if (write(fd, map, len) != (ssize_t)len) {
+		int e = errno;
+
+		close(fd);
+		return berth_err_set(err, e, "write %s", path);
+	}
+	close(fd);
+	return 0;
+}
+
+int berth_idmap_write(pid_t pid, uint32_t base, struct berth_err *err)
+{
+	char map[64];
+
+	snprintf(map, sizeof(map), "0 %" PRIu32 " %u\n", base, BERTH_USERNS_SIZE);
+	/* gid_map first, as crun does; setgroups stays "allow" (we are root). */
+	if (write_map(pid, "gid_map", map, err) < 0 || write_map(pid, "uid_map", map, err) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,216 @@
+/* Mount setup of a container, in the order runc and crun use: everything is
+ * mounted under the new root first, masked and read-only paths last, then
+ * pivot_root and the old root detached. All of it happens in the container's
+ * own mount namespace, so nothing is left on the host when it ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* <linux/mount.h> and musl's <sys/mount.h> clash; declare the two calls we use. */
+extern int mount(const char *, const char *, const char *, unsigned long, const void *);
+extern int umount2(const char *, int);
+#ifndef MNT_DETACH
+#define MNT_DETACH 2
+#endif
+
+#include "mounts.h"
+
+#define NOSUID MS_NOSUID
+#define NODEV MS_NODEV
+#define NOEXEC MS_NOEXEC
+
+/* Docker's masked paths (moby DefaultLinuxSpec) and read-only paths. */
+static const char *const masked_paths[] = {
+	"proc/acpi",	    "proc/asound",	  "proc/interrupts", "proc/kcore",
+	"proc/keys",	    "proc/latency_stats", "proc/sched_debug", "proc/scsi",
+	"proc/timer_list",  "proc/timer_stats",	  "sys/devices/virtual/powercap",
+	"sys/firmware",
+};
+static const char *const readonly_paths[] = {
+	"proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmapped,
+		      struct berth_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_IDMAP,
+				   .userns_fd = (uint64_t)userns_fd };
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, c->rootfs,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return berth_err_sys(err, "open_tree %s", c->rootfs);
+	if (c->readonly)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	*idmapped = 1;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		/* EINVAL: this filesystem cannot idmap (tmpfs before 6.3, overlay):
+		 * the image's files then show as nobody inside. */
+		if (errno != EINVAL)
+			goto fail;
+		attr.attr_set &= ~(uint64_t)MOUNT_ATTR_IDMAP;
+		attr.userns_fd = 0;
+		*idmapped = 0;
+		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			goto fail;
+	}
+	return fd;
+fail:
+	berth_err_sys(err, "mount_setattr %s", c->rootfs);
+	close(fd);
+	return -1;
+}
+
+/* The image decides what its paths are: refuse a mount target that is, or
+ * passes through, a symlink, so no mount lands outside the new root. REL is
+ * relative to the new root (the current directory). */
+static int check_target(const char *rel, struct berth_err *err)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", rel);
+	for (char *p = path;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (lstat(path, &st) < 0)
+				return berth_err_sys(err, "mount point /%s", path);
+			if (S_ISLNK(st.st_mode))
+				return berth_err_set(err, ELOOP, "mount point /%s is a symlink", path);
+			*p = saved;
+			if (!saved)
+				return 0;
+		}
+	}
+}
+
+static int mnt(const char *src, const char *rel, const char *type, unsigned long flags,
+	       const char *data, struct berth_err *err)
+{
+	if (check_target(rel, err) < 0)
+		return -1;
+	if (mount(src, rel, type, flags, data) < 0)
+		return berth_err_sys(err, "mount %s on /%s", type ? type : src, rel);
+	return 0;
+}
+
+/* Bind REL onto itself and make it read-only, keeping the flags the kernel
+ * locks on mounts inherited from a more privileged namespace. */
+static int make_readonly(const char *rel, struct berth_err *err)
+{
+	struct stat st;
+
+	if (lstat(rel, &st) < 0)
+		return errno == ENOENT ? 0 : berth_err_sys(err, "read-only path /%s", rel);
+	if (mount(rel, rel, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, rel, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL) < 0)
+		return berth_err_sys(err, "read-only path /%s", rel);
+	return 0;
+}
+
+/* Hide REL: /dev/null over a file, an empty read-only tmpfs over a directory. */
+static int mask(const char *rel, struct berth_err *err)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(rel, &st) < 0)
+		return errno == ENOENT ? 0 : berth_err_sys(err, "masked path /%s", rel);
+	if (S_ISDIR(st.st_mode))
+		r = mount("tmpfs", rel, "tmpfs", MS_RDONLY | NOSUID | NODEV | NOEXEC, "size=0,mode=0555");
+	else
+		r = mount("dev/null", rel, NULL, MS_BIND, NULL);
+	return r < 0 ? berth_err_sys(err, "mask /%s", rel) : 0;
+}
+
+static int setup_dev(struct berth_err *err)
+{
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "dev/ptmx" },	   { "/proc/self/fd", "dev/fd" },
+		{ "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" },
+		{ "/proc/self/fd/2", "dev/stderr" },
+	};
+	char src[32], dst[32];
+
+	if (mnt("tmpfs", "dev", "tmpfs", NOSUID | NOEXEC, "mode=0755,size=64k", err) < 0)
+		return -1;
+	/* No mknod in a user namespace: bind the host's nodes (runc does the same). */
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		int fd;
+
+		snprintf(src, sizeof(src), "/dev/%s", devices[i]);
+		snprintf(dst, sizeof(dst), "dev/%s", devices[i]);
+		fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return berth_err_sys(err, "create /%s", dst);
+		close(fd);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			return berth_err_sys(err, "bind %s", src);
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink(links[i][0], links[i][1]) < 0)
+			return berth_err_sys(err, "symlink /%s", links[i][1]);
+	if (mkdir("dev/pts", 0755) < 0 || mkdir("dev/shm", 01777) < 0 || mkdir("dev/mqueue", 0755) < 0)
+		return berth_err_sys(err, "mkdir in /dev");
+	if (mnt("devpts", "dev/pts", "devpts", NOSUID | NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0 ||
+	    mnt("shm", "dev/shm", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=1777,size=65536k", err) < 0 ||
+	    mnt("mqueue", "dev/mqueue", "mqueue", NOSUID | NODEV | NOEXEC, NULL, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int setup_volumes(const struct berth_container *c, struct berth_err *err)
+{
+	for (int i = 0; i < c->nvolumes; i++) {
+		const struct berth_volume *v = &c->volumes[i];
+		unsigned long ro = v->writable ? 0 : MS_RDONLY;
+
+		if (mnt(v->source, v->target + 1, NULL, MS_BIND | MS_REC, NULL, err) < 0)
+			return berth_err_prefix(err, "volume %s", v->target);
+		if (mount(NULL, v->target + 1, NULL, MS_BIND | MS_REMOUNT | ro | NOSUID | NODEV, NULL) < 0)
+			return berth_err_sys(err, "volume %s: remount", v->target);
+	}
+	return 0;
+}
+
+int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth_err *err)
+{
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return berth_err_sys(err, "make / private");
+	if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return berth_err_sys(err, "attach the root filesystem");
+	if (chdir(c->rootfs) < 0)
+		return berth_err_sys(err, "chdir %s", c->rootfs);
+	if (mnt("proc", "proc", "proc", NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
+	    mnt("sysfs", "sys", "sysfs", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
+	    mnt("cgroup2", "sys/fs/cgroup", "cgroup2", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
+	    setup_dev(err) < 0 ||
+	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777", err) < 0 ||
+	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755", err) < 0 ||
+	    setup_volumes(c, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
+		if (mask(masked_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++)
+		if (make_readonly(readonly_paths[i], err) < 0)
+			return -1;
+	/* pivot_root(".", "."): the old root ends up on top; detach it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return berth_err_sys(err, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return berth_err_sys(err, "detach the old root");
+	if (chdir("/") < 0)
+		return berth_err_sys(err, "chdir /");
+	return 0;
+}

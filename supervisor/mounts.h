@@ -1,0 +1,19 @@
+/* The container's filesystem view: the image root (idmapped where the
+ * filesystem allows), /proc, /sys, a minimal /dev, tmpfs /tmp and /run,
+ * volumes, Docker's masked and read-only paths, then pivot_root. */
+#ifndef BERTH_MOUNTS_H
+#define BERTH_MOUNTS_H
+
+#include "container.h"
+
+/* Parent: a detached copy of C->rootfs, idmapped to USERNS_FD (container root
+ * owns the image's root-owned files), read-only unless C->readonly is 0, nodev.
+ * Where the filesystem cannot idmap, the copy is plain and *IDMAPPED is 0. */
+int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmapped,
+		      struct berth_err *err);
+
+/* Child, inside its user and mount namespaces: build the tree on ROOTFD and
+ * pivot into it. On return the process is in the new root at "/". */
+int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth_err *err);
+
+#endif

@@ -1,0 +1,289 @@
+/* Starting a container: the parent prepares (cgroup, seccomp BPF), clones the
+ * child into new namespaces and its cgroup, writes the id map, hands over the
+ * idmapped root, and waits for either an error report or a successful execve.
+ * The child's setup sequence is one flat function, in order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "container.h"
+#include "idmap.h"
+#include "mounts.h"
+#include "seccomp.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* What a child that failed before execve tells its parent. */
+struct child_report {
+	char step[32];
+	int errnum;
+	char msg[BERTH_ERR_MSG];
+};
+
+struct spawn {
+	const struct berth_container *c;
+	int sock;                 /* the child's end of the socketpair (close-on-exec) */
+	struct berth_bpf bpf;     /* compiled in the parent; empty when unconfined */
+	uint64_t caps;
+};
+
+/* Between clone and execve: report, then _exit (style.md #5). The exit code
+ * tells the step even if the report is lost. */
+static _Noreturn void child_fail(const struct spawn *s, int code, const char *step,
+				 const struct berth_err *err)
+{
+	struct child_report rep = { .errnum = err->errnum };
+
+	snprintf(rep.step, sizeof(rep.step), "%s", step);
+	memcpy(rep.msg, err->msg, sizeof(rep.msg));
+	if (send(s->sock, &rep, sizeof(rep), MSG_NOSIGNAL) < 0) {
+		/* Nobody to tell: the exit code is all that is left. */
+	}
+	_exit(code);
+}
+
+/* Wait for the parent's "go", which carries the idmapped root as SCM_RIGHTS. */
+static int receive_root(int sock, struct berth_err *err)
+{
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return berth_err_set(err, errno ? errno : EPIPE, "no go-ahead from the parent");
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return berth_err_set(err, EPROTO, "no root filesystem from the parent");
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/* execve with PATH lookup in the container's own environment. */
+static void exec_in_path(char *const argv[], char *const envp[])
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char buf[512];
+
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return;
+	}
+	for (char *const *e = envp; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+		int saved = errno;
+
+		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, argv[0]) < (int)sizeof(buf)) {
+			execve(buf, argv, envp);
+			if (errno == ENOENT || errno == ENOTDIR)
+				errno = saved ? saved : ENOENT;
+			else if (errno != EACCES)
+				return;
+		}
+		p += n + (p[n] == ':');
+	}
+}
+
+/* The child's setup sequence. The order is the contract:
+ * - the go-ahead comes after the parent wrote the id map: before it we are
+ *   nobody in our namespace;
+ * - mounts before pivot_root, masked/read-only paths last (mounts.c);
+ * - capabilities after everything that needs them (mounts, hostname);
+ * - no_new_privs before seccomp, and seccomp last, right before execve: it
+ *   denies syscalls the setup needs. */
+static _Noreturn void child_main(struct spawn *s)
+{
+	const struct berth_container *c = s->c;
+	struct berth_err err = { 0 };
+	int rootfd;
+
+	/* If the parent dies during setup, so do we; cleared before execve so a
+	 * running container outlives a berthd restart. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+		_exit(120);
+	if ((rootfd = receive_root(s->sock, &err)) < 0)
+		child_fail(s, 121, "sync", &err);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		child_fail(s, 122, "become root in the user namespace", (berth_err_sys(&err, "setresuid 0"), &err));
+	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
+	if (berth_mounts_setup(c, rootfd, &err) < 0)
+		child_fail(s, 124, "mounts", &err);
+	close(rootfd);
+	if (c->workdir[0] && chdir(c->workdir) < 0)
+		child_fail(s, 125, "workdir", (berth_err_sys(&err, "chdir %s", c->workdir), &err));
+	if (berth_caps_apply(s->caps, c->uid, c->gid, c->groups, c->ngroups, &err) < 0)
+		child_fail(s, 126, "capabilities", &err);
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(s, 127, "no_new_privs", (berth_err_sys(&err, "PR_SET_NO_NEW_PRIVS"), &err));
+	/* No descriptor of ours may reach the container (CVE-2024-21626). */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		child_fail(s, 128, "close fds", (berth_err_sys(&err, "close_range"), &err));
+	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+		child_fail(s, 129, "pdeathsig", (berth_err_sys(&err, "clear PDEATHSIG"), &err));
+	if (s->bpf.len && berth_seccomp_load(&s->bpf, &err) < 0)
+		child_fail(s, 130, "seccomp", &err);
+	exec_in_path(c->argv, c->env);
+	child_fail(s, 131, "execve", (berth_err_sys(&err, "execve %s", c->argv[0]), &err));
+}
+
+static int send_root(int sock, int fd, struct berth_err *err)
+{
+	char byte = 'g', ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	memset(ctl, 0, sizeof(ctl));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
+		return berth_err_sys(err, "send the root filesystem to the container");
+	return 0;
+}
+
+/* clone3 straight into the cgroup with every namespace; a pidfd comes back. */
+static pid_t clone_container(int cgfd, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS |
+			 CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.cgroup = (uint64_t)cgfd,
+	};
+
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+int berth_container_start(const struct berth_container *c, struct berth_running *r,
+			  struct berth_err *err)
+{
+	struct spawn s = { .c = c, .sock = -1 };
+	struct child_report rep;
+	int sp[2] = { -1, -1 }, cgfd = -1, usernsfd = -1, rootfd = -1, idmapped = 0, status;
+	char path[64];
+	struct rlimit nofile = { c->nofile_soft, c->nofile_hard };
+	ssize_t n;
+	pid_t pid = -1;
+	int reported = 0;
+
+	r->pid = -1;
+	r->pidfd = -1;
+	if (berth_container_validate(c, err) < 0)
+		return -1;
+	s.caps = berth_caps_bounding(c->cap_add, c->cap_drop);
+	if (c->seccomp == BERTH_SECCOMP_DEFAULT &&
+	    berth_seccomp_compile_default(s.caps, &s.bpf, NULL, err) < 0)
+		return -1;
+	if ((cgfd = berth_cgroup_create(c, r->cgroup, sizeof(r->cgroup), err)) < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		berth_err_sys(err, "socketpair");
+		goto fail;
+	}
+	s.sock = sp[1];
+	pid = clone_container(cgfd, &r->pidfd);
+	if (pid < 0) {
+		berth_err_sys(err, "clone3");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		child_main(&s);
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	r->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (berth_idmap_write(pid, c->uid_base, err) < 0 ||
+	    (usernsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (rootfd = berth_rootfs_open(c, usernsfd, &idmapped, err)) < 0) {
+		if (usernsfd < 0 && !err->msg[0])
+			berth_err_sys(err, "open %s", path);
+		goto fail;
+	}
+	/* From out here: raising a hard limit needs privilege in the initial namespace. */
+	if (prlimit(pid, RLIMIT_NOFILE, &nofile, NULL) < 0) {
+		berth_err_sys(err, "prlimit NOFILE");
+		goto fail;
+	}
+	if (send_root(sp[0], rootfd, err) < 0)
+		goto fail;
+	/* EOF: the child's end closed on a successful execve. */
+	n = recv(sp[0], &rep, sizeof(rep), 0);
+	if (n != 0) {
+		if (n == (ssize_t)sizeof(rep)) {
+			rep.step[sizeof(rep.step) - 1] = rep.msg[sizeof(rep.msg) - 1] = '\0';
+			berth_err_set(err, rep.errnum, "%s: start failed at %s: %s", c->name, rep.step,
+				      rep.msg);
+			reported = 1;
+		} else {
+			berth_err_set(err, n < 0 ? errno : EPROTO, "lost the container's setup report");
+		}
+		goto fail;
+	}
+	if (!idmapped)
+		fprintf(stderr, "berth: %s: %s cannot be idmapped; image files show as nobody\n", c->name,
+			c->rootfs);
+	close(sp[0]);
+	close(cgfd);
+	close(usernsfd);
+	close(rootfd);
+	berth_bpf_free(&s.bpf);
+	return 0;
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	r->pidfd = -1;
+	r->pid = -1;
+	for (int i = 0; i < 2; i++)
+		if (sp[i] >= 0)
+			close(sp[i]);
+	if (cgfd >= 0) {
+		struct berth_err e2;
+
+		close(cgfd);
+		berth_cgroup_remove(r->cgroup, &e2);
+	}
+	if (usernsfd >= 0)
+		close(usernsfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	berth_bpf_free(&s.bpf);
+	return reported ? -1 : berth_err_prefix(err, "%s: start failed", c->name);
+}
+
+int berth_container_cleanup(const struct berth_container *c, struct berth_err *err)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), BERTH_CGROUP_PARENT "/%s", c->name);
+	return berth_cgroup_remove(path, err);
+}
