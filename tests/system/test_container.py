@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""System tests of the container runtime: boot the test image under QEMU and
+run containers with berth-run; the probe inside each container tries what must
+be forbidden and checks the exact errno. Each probe check is one result here."""
+import os
+import re
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
+from harness import Guest, GuestError, make_var_disk  # noqa: E402
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+IMG = "/usr/lib/berth/images/probe"
+RUN = "berth-run"
+
+results = {"pass": 0, "fail": 0}
+
+
+def report(name, ok, detail=""):
+    results["pass" if ok else "fail"] += 1
+    line = "%s %s" % ("PASS" if ok else "FAIL", name)
+    if not ok and detail:
+        line += ": " + detail.strip().replace("\n", " | ")[:600]
+    print(line, flush=True)
+
+
+def test(name, fn):
+    try:
+        fn()
+        report(name, True)
+    except Exception as e:  # any error is this check's failure
+        report(name, False, "%s: %s" % (type(e).__name__, e))
+
+
+def relay_probe(out, minimum, prefix=""):
+    """Report each PASS/FAIL line the probe printed; too few lines is a failure."""
+    n = 0
+    for line in out.splitlines():
+        m = re.match(r"^(PASS|FAIL) (\S+)(?:: (.*))?$", line.strip())
+        if m:
+            n += 1
+            report(prefix + m.group(2), m.group(1) == "PASS", m.group(3) or "")
+    if n < minimum:
+        report(prefix + "probe-ran-all-checks", False,
+               "%d checks reported, expected at least %d: %s" % (n, minimum, out[-400:]))
+
+
+def checks(g):
+    hostpid = g.check("cat /proc/1/stat | cut -d' ' -f1").strip()
+    # First run allocates the id range; the record persists under /var.
+    g.check("%s probe %s /bin/true" % (RUN, IMG))
+    base = g.check("cat /var/lib/berth/userns/probe").strip()
+
+    def idrange():
+        assert base.isdigit() and int(base) >= 1000000, "base %r" % base
+        assert int(base) % 65536 == 1000000 % 65536, "base %s not on a range boundary" % base
+        g.check("%s other %s /bin/true" % (RUN, IMG))
+        other = g.check("cat /var/lib/berth/userns/other").strip()
+        assert other != base and abs(int(other) - int(base)) >= 65536, "%s vs %s" % (other, base)
+        g.check("%s probe %s /bin/true" % (RUN, IMG))
+        again = g.check("cat /var/lib/berth/userns/probe").strip()
+        assert again == base, "range changed across restarts: %s -> %s" % (base, again)
+    test("userns-range-allocated-and-kept", idrange)
+
+    rc, out = g.run("%s probe %s /usr/bin/probe container %s %s" % (RUN, IMG, hostpid, base), 120)
+    relay_probe(out, 45)
+    test("probe-suite-exit-status", lambda: (_ for _ in ()).throw(AssertionError(out[-300:]))
+         if rc != 0 else None)
+
+    rc, out = g.run("%s --user 1000:1000 probeuser %s /usr/bin/probe user 1000" % (RUN, IMG), 120)
+    relay_probe(out, 4)
+
+    def pids_limit():
+        rc, out = g.run("%s --pids-limit 10 forker %s /usr/bin/probe fork-until-fail" % (RUN, IMG), 120)
+        m = re.search(r"forked (\d+), then (\S+)", out)
+        assert m, "no result from the fork probe: %r" % out
+        assert m.group(2) == "EAGAIN", "fork failed with %s" % m.group(2)
+        assert int(m.group(1)) <= 9, "forked %s processes under pids.max=10" % m.group(1)
+        # The host is unaffected.
+        assert g.check("sh -c 'echo host-ok'").strip() == "host-ok"
+    test("pids-limit-eagain-host-fine", pids_limit)
+
+    def cgroup_and_cleanup():
+        g.check("%s sleeper %s /bin/sleep 1000 >/dev/null 2>&1 &" % (RUN, IMG))
+        procs = poll(g, "cat /sys/fs/cgroup/berth/sleeper/cgroup.procs 2>/dev/null",
+                     lambda rc, out: rc == 0 and out.strip() != "")
+        pid = procs.split()[0]
+        assert g.check("cat /sys/fs/cgroup/berth/sleeper/pids.max").strip() == "512"
+        inside = g.check("cat /proc/%s/cgroup" % pid).strip()
+        assert inside == "0::/berth/sleeper", "container process in %r" % inside
+        own = g.check("cat /var/lib/berth/userns/sleeper").strip()
+        uid = g.check("awk '/^Uid/ {print $2}' /proc/%s/status" % pid).strip()
+        assert uid == own, "container root is host uid %s, not its range's base %s" % (uid, own)
+        # A pid namespace's init ignores SIGTERM without a handler, even from
+        # outside: SIGKILL (berthd escalates the same way after TimeoutStopSec).
+        g.check("kill -9 %s" % pid)
+        poll(g, "test -d /sys/fs/cgroup/berth/sleeper && echo present || echo gone",
+             lambda rc, out: out.strip() == "gone")
+    test("cgroup-placement-and-removal", cgroup_and_cleanup)
+
+    def start_errors():
+        rc, out = g.run("%s bad1 %s /nonexistent" % (RUN, IMG))
+        assert rc == 1, "exit %d" % rc
+        assert "bad1: start failed at execve: execve /nonexistent: No such file or directory" in out, out
+        rc, out = g.run("%s bad2 %s/etc /bin/true" % (RUN, IMG))
+        assert rc == 1 and "bad2: start failed at mounts: mount point /proc: No such file or directory" in out, out
+        left = g.check("ls /sys/fs/cgroup/berth/").split()
+        assert "bad1" not in left and "bad2" not in left, "cgroups left behind: %s" % left
+        assert g.run("test -e /var/lib/berth/userns/bad1")[0] != 0, "id range kept after a failed first start"
+    test("start-failure-reported-nothing-left", start_errors)
+
+    def options():
+        out = g.check("%s opt %s /bin/sh -c 'hostname; grep -E \"^(Seccomp|CapBnd):\" /proc/self/status'"
+                      % (RUN, IMG))
+        assert out.split()[0] == "opt", out
+        out = g.check("%s --seccomp unconfined --cap-add NET_RAW --cap-drop CHOWN opt %s "
+                      "/bin/sh -c 'grep -E \"^(Seccomp|CapBnd):\" /proc/self/status'" % (RUN, IMG))
+        assert re.search(r"Seccomp:\s+0", out), out
+        assert re.search(r"CapBnd:\s+00000000800425fa", out), out
+    test("options-hostname-seccomp-caps", options)
+
+    def volumes():
+        g.check("mkdir -p /var/lib/voltest && echo data > /var/lib/voltest/f && chown -R %s:%s /var/lib/voltest"
+                % (base, base))
+        out = g.check("%s -v /var/lib/voltest:/mnt probe %s /usr/bin/probe write /mnt/f" % (RUN, IMG)).strip()
+        assert out == "EROFS", "read-only volume write: %s" % out
+        out = g.check("%s -v /var/lib/voltest:/mnt:rw probe %s /usr/bin/probe write /mnt/g" % (RUN, IMG)).strip()
+        assert out == "OK", "rw volume write: %s" % out
+        owner = g.check("stat -c %u /var/lib/voltest/g").strip()
+        assert owner == base, "file written by container root owned by %s on the host" % owner
+    test("volumes-ro-default-rw-on-request", volumes)
+
+
+def poll(guest, command, want, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        rc, out = guest.run(command)
+        if want(rc, out):
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError("%r: condition not met in %ds: %r" % (command, timeout, out))
+        guest.run("sleep 0.2")
+
+
+def main():
+    tmp = os.path.join(BUILD, "tests", "system-container")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    var = os.path.join(tmp, "var.img")
+    make_var_disk(var)
+    g = Guest(os.path.join(BUILD, "test-image"), var, tmp)
+    try:
+        g.wait_shell()
+        checks(g)
+    except GuestError as e:
+        report("container-guest", False, "%s\n%s" % (e, g.console()[-1500:]))
+    finally:
+        g.kill()
+
+
+if __name__ == "__main__":
+    main()
+    print("container: %d passed, %d failed" % (results["pass"], results["fail"]), flush=True)
+    sys.exit(1 if results["fail"] else 0)
