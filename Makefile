@@ -82,7 +82,8 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 run: deps image
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
-test: deps $(B)/init/berth-init $(B)/host/test-init $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
+test: deps $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/tests/seccomp-dump \
+		$(B)/host/test-init $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
 clean:
@@ -107,3 +108,8 @@ $(B)/supervisor/berth-run.unstripped: supervisor/berth-run.c $(SUP_LIB_SRCS) $(S
 		$(SYSROOT)/lib/libseccomp.a
 $(B)/supervisor/berth-run: $(B)/supervisor/berth-run.unstripped
 	strip -o $@ $<
+
+$(B)/tests/seccomp-dump: tests/unit/seccomp-dump.c supervisor/seccomp.c supervisor/caps.c supervisor/lib/err.c $(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ tests/unit/seccomp-dump.c supervisor/seccomp.c \
+		supervisor/caps.c supervisor/lib/err.c $(SYSROOT)/lib/libseccomp.a

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "caps.h"
-#include "seccomp.h"
+#include "seccomp-berth.h"
 
 /* Allowed with any arguments. Docker's unconditional group, plus what it allows
  * on x86_64 under arch and kernel conditions that always hold for us

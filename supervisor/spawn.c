@@ -21,7 +21,7 @@
 #include "container.h"
 #include "idmap.h"
 #include "mounts.h"
-#include "seccomp.h"
+#include "seccomp-berth.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

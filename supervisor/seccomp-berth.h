@@ -1,8 +1,8 @@
-/* Seccomp: Berth's built-in default filter (Docker's default profile for
+/* seccomp-berth.h (named apart from libseccomp's seccomp.h). Seccomp: Berth's built-in default filter (Docker's default profile for
  * x86_64, resolved against the container's bounding set), compiled to BPF in
  * the parent with libseccomp and loaded in the child right before execve. */
-#ifndef BERTH_SECCOMP_H
-#define BERTH_SECCOMP_H
+#ifndef BERTH_SECCOMP_BERTH_H
+#define BERTH_SECCOMP_BERTH_H
 
 #include <linux/filter.h>
 #include <stddef.h>
