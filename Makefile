@@ -83,7 +83,7 @@ run: deps image
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/tests/seccomp-dump \
-		$(B)/host/test-init $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
+		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
 clean:
@@ -113,3 +113,9 @@ $(B)/tests/seccomp-dump: tests/unit/seccomp-dump.c supervisor/seccomp.c supervis
 	@mkdir -p $(@D)
 	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ tests/unit/seccomp-dump.c supervisor/seccomp.c \
 		supervisor/caps.c supervisor/lib/err.c $(SYSROOT)/lib/libseccomp.a
+
+$(B)/host/test-supervisor: tests/unit/test-supervisor.c tests/unit/t.h supervisor/caps.c supervisor/container.c \
+		supervisor/idmap.c supervisor/lib/err.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ tests/unit/test-supervisor.c supervisor/caps.c \
+		supervisor/container.c supervisor/idmap.c supervisor/lib/err.c

@@ -118,8 +118,13 @@ static _Noreturn void child_main(struct spawn *s)
 
 	/* If the parent dies during setup, so do we; cleared before execve so a
 	 * running container outlives a berthd restart. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(120);
+	/* A session of its own: no controlling terminal shared with whoever
+	 * started us, so no TIOCSTI into their shell (CVE-2017-5226) and no
+	 * signals to their process group. */
+	if (setsid() < 0)
+		child_fail(s, 120, "setsid", (berth_err_sys(&err, "setsid"), &err));
 	if ((rootfd = receive_root(s->sock, &err)) < 0)
 		child_fail(s, 121, "sync", &err);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)

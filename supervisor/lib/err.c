@@ -26,8 +26,15 @@ int berth_err_prefix(struct berth_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old);
+	/* Append ": old", truncating the old text if it does not fit: the new
+	 * context comes first, which is what a reader needs most. */
+	if (n >= 0 && (size_t)n + 3 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - (size_t)n - 3, olen = strnlen(old, sizeof(old));
+
+		memcpy(err->msg + n, ": ", 2);
+		memcpy(err->msg + n + 2, old, olen < room ? olen : room);
+		err->msg[(size_t)n + 2 + (olen < room ? olen : room)] = '\0';
+	}
 	return -1;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
@@ -37,7 +38,7 @@ static const char *errname(int e)
 		{ EACCES, "EACCES" }, { EROFS, "EROFS" },   { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
 		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EBUSY, "EBUSY" },	  { EAGAIN, "EAGAIN" },
 		{ EISDIR, "EISDIR" }, { EAFNOSUPPORT, "EAFNOSUPPORT" },		  { EFAULT, "EFAULT" },
-		{ EBADF, "EBADF" },
+		{ EBADF, "EBADF" }, { ENXIO, "ENXIO" },
 	};
 	static char buf[32];
 
@@ -147,6 +148,15 @@ static void check_syscalls(pid_t hostpid)
 		r = ptrace(PTRACE_ATTACH, hostpid, NULL, NULL);
 		snprintf(buf, sizeof(buf), "%s", res(r));
 		expect("ptrace-outside", strcmp(buf, "EPERM") == 0 ? "ESRCH" : buf, "ESRCH");
+	}
+	/* Keystrokes into the terminal of whoever started us: not our controlling
+	 * terminal (own session), so TIOCSTI needs CAP_SYS_ADMIN in the initial
+	 * namespace. Checked when our stdin is a terminal at all. */
+	if (isatty(0)) {
+		char ch = ' ';
+
+		expect("tiocsti-host-terminal", res(ioctl(0, TIOCSTI, &ch)), "EPERM");
+		expect("no-controlling-terminal", res(open("/dev/tty", O_RDWR | O_CLOEXEC)), "ENXIO");
 	}
 	/* Raising a capability we do not have: CAP_SYS_ADMIN into permitted and effective. */
 	syscall(SYS_capget, &hdr, data);

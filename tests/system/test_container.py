@@ -66,7 +66,7 @@ def checks(g):
     test("userns-range-allocated-and-kept", idrange)
 
     rc, out = g.run("%s probe %s /usr/bin/probe container %s %s" % (RUN, IMG, hostpid, base), 120)
-    relay_probe(out, 45)
+    relay_probe(out, 47)
     test("probe-suite-exit-status", lambda: (_ for _ in ()).throw(AssertionError(out[-300:]))
          if rc != 0 else None)
 
@@ -121,6 +121,17 @@ def checks(g):
         assert re.search(r"Seccomp:\s+0", out), out
         assert re.search(r"CapBnd:\s+00000000800425fa", out), out
     test("options-hostname-seccomp-caps", options)
+
+    def readonly_on_ext4():
+        # On the erofs root every image is read-only anyway: an image on /var
+        # (ext4, writable) shows that the runtime itself makes the root read-only,
+        # and that idmapping works there too.
+        g.check("cp -a %s /var/lib/img-rw" % IMG)
+        out = g.check("%s rwimg /var/lib/img-rw /usr/bin/probe write /berth-probe" % RUN).strip()
+        assert out == "EROFS", "write to an image on ext4: %s" % out
+        out = g.check("%s rwimg /var/lib/img-rw /bin/stat -c %%u:%%g /bin/busybox" % RUN).strip()
+        assert out == "0:0", "image files on ext4 owned by %s inside" % out
+    test("readonly-root-on-writable-fs", readonly_on_ext4)
 
     def volumes():
         g.check("mkdir -p /var/lib/voltest && echo data > /var/lib/voltest/f && chown -R %s:%s /var/lib/voltest"
