@@ -12,6 +12,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -67,6 +68,16 @@ static _Noreturn void exec_service(const struct service *s)
 	if (fd < 0 || (s->tty && ioctl(fd, TIOCSCTTY, 1) < 0)) {
 		init_log(LOG_ERR_, "%s: open %s: %s", s->name, s->tty, strerror(errno));
 		_exit(126);
+	}
+	if (s->tty) {
+		struct termios t;
+
+		/* A serial console has no modem lines worth obeying: without CLOCAL
+		 * a change of the (emulated) carrier hangs the shell up. */
+		if (tcgetattr(fd, &t) == 0) {
+			t.c_cflag |= CLOCAL;
+			tcsetattr(fd, TCSANOW, &t);
+		}
 	}
 	for (int i = 0; i < (s->tty ? 3 : 1); i++)
 		dup2(fd, i);

@@ -63,8 +63,12 @@ class Guest:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._eof:
                     tail = ANSI.sub("", self._buf[-400:].decode(errors="replace"))
-                    raise GuestError("timed out waiting for %r (eof=%s); last output: %s"
-                                     % (pattern, self._eof, tail))
+                    why = [l for l in self.console().splitlines() if "debug-shell: " in l
+                           and "started" not in l]
+                    raise GuestError("timed out waiting for %r (eof=%s)%s; last output: %s"
+                                     % (pattern, self._eof,
+                                        " after the debug shell ended (%s)" % why[0].strip()
+                                        if why else "", tail))
                 self._cond.wait(min(left, 1.0))
 
     def _send(self, text):
