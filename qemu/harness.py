@@ -19,6 +19,41 @@ class GuestError(Exception):
     pass
 
 
+# Results of a system test file: one "PASS name" / "FAIL name: why" line each,
+# counted by tests/run.
+results = {"pass": 0, "fail": 0}
+
+
+def report(name, ok, detail=""):
+    results["pass" if ok else "fail"] += 1
+    line = "%s %s" % ("PASS" if ok else "FAIL", name)
+    if not ok and detail:
+        line += ": " + detail.strip().replace("\n", " | ")[:600]
+    print(line, flush=True)
+
+
+def test(name, fn):
+    """Run FN as the check NAME; any exception is that check's failure, not the run's end."""
+    try:
+        fn()
+        report(name, True)
+    except Exception as e:
+        report(name, False, "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
+
+
+def poll(guest, command, want, timeout=60):
+    """Run COMMAND in GUEST until WANT(rc, output) holds, within TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rc, out = guest.run(command)
+        if want(rc, out):
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError("%r: condition not met within %ds; last output: %r (rc %d)"
+                                 % (command, timeout, out.strip(), rc))
+        guest.run("sleep 0.2")
+
+
 class Guest:
     def __init__(self, image, var, workdir, kernel_args=(), boot_timeout=180):
         self.workdir = workdir

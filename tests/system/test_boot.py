@@ -16,7 +16,7 @@ import shutil
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
-from harness import Guest, GuestError, ext4_clean, make_var_disk  # noqa: E402
+from harness import Guest, GuestError, ext4_clean, make_var_disk, poll, report, results, test  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
@@ -24,38 +24,6 @@ TEST_IMAGE = os.path.join(BUILD, "test-image")
 IMAGE = os.path.join(BUILD, "image")
 PROBE = "/usr/libexec/berth-test/probe"
 SHUTDOWN_TIMEOUT = 120
-
-results = {"pass": 0, "fail": 0}
-
-
-def report(name, ok, detail=""):
-    results["pass" if ok else "fail"] += 1
-    line = "%s %s" % ("PASS" if ok else "FAIL", name)
-    if not ok and detail:
-        line += ": " + detail.strip().replace("\n", " | ")[:600]
-    print(line, flush=True)
-
-
-def test(name, fn):
-    try:
-        fn()
-        report(name, True)
-    except Exception as e:  # any error is this check's failure, not the run's end
-        report(name, False, "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
-
-
-def poll(guest, command, want, timeout=60):
-    """Run COMMAND until its output satisfies WANT (a callable), within TIMEOUT."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rc, out = guest.run(command)
-        if want(rc, out):
-            return out
-        if time.monotonic() > deadline:
-            raise AssertionError("%r: condition not met within %ds; last output: %r (rc %d)"
-                                 % (command, timeout, out.strip(), rc))
-        guest.run("sleep 0.2")
-
 
 def mount_options(guest, target):
     for line in guest.check("cat /proc/mounts").splitlines():

@@ -6,34 +6,14 @@ import os
 import re
 import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
-from harness import Guest, GuestError, make_var_disk  # noqa: E402
+from harness import Guest, GuestError, make_var_disk, poll, report, results, test  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 IMG = "/usr/lib/berth/images/probe"
 RUN = "berth-run"
-
-results = {"pass": 0, "fail": 0}
-
-
-def report(name, ok, detail=""):
-    results["pass" if ok else "fail"] += 1
-    line = "%s %s" % ("PASS" if ok else "FAIL", name)
-    if not ok and detail:
-        line += ": " + detail.strip().replace("\n", " | ")[:600]
-    print(line, flush=True)
-
-
-def test(name, fn):
-    try:
-        fn()
-        report(name, True)
-    except Exception as e:  # any error is this check's failure
-        report(name, False, "%s: %s" % (type(e).__name__, e))
-
 
 def relay_probe(out, minimum, prefix=""):
     """Report each PASS/FAIL line the probe printed; too few lines is a failure."""
@@ -143,17 +123,6 @@ def checks(g):
         owner = g.check("stat -c %u /var/lib/voltest/g").strip()
         assert owner == base, "file written by container root owned by %s on the host" % owner
     test("volumes-ro-default-rw-on-request", volumes)
-
-
-def poll(guest, command, want, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        rc, out = guest.run(command)
-        if want(rc, out):
-            return out
-        if time.monotonic() > deadline:
-            raise AssertionError("%r: condition not met in %ds: %r" % (command, timeout, out))
-        guest.run("sleep 0.2")
 
 
 def main():
