@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		   "  -w, --workdir DIR\n"
 		   "      --cap-add CAP, --cap-drop CAP   adjust the default capabilities (ALL allowed)\n"
 		   "      --seccomp default|unconfined\n"
+		   "      --read-write          writable root: overlay with a tmpfs upper layer\n"
 		   "  -v, --volume SRC:DST[:rw] bind SRC at DST, read-only unless :rw\n"
 		   "      --pids-limit N|max    (default 512)\n"
 		   "      --memory-max BYTES|max, --cpu-quota USEC-PER-100MS, --cpu-weight 1..10000\n"
@@ -76,14 +77,16 @@ static int parse_cap(const char *s, uint64_t *mask)
 
 int main(int argc, char **argv)
 {
-	enum { O_CAPADD = 256, O_CAPDROP, O_SECCOMP, O_PIDS, O_MEM, O_CPUQ, O_CPUW, O_BASE, O_POOL, O_VER };
+	enum { O_CAPADD = 256, O_CAPDROP, O_SECCOMP, O_PIDS, O_MEM, O_CPUQ, O_CPUW, O_BASE, O_POOL, O_VER,
+	       O_RW };
 	static const struct option opts[] = {
 		{ "user", 1, 0, 'u' },	     { "group-add", 1, 0, 'G' },  { "hostname", 1, 0, 'h' },
 		{ "env", 1, 0, 'e' },	     { "workdir", 1, 0, 'w' },	  { "volume", 1, 0, 'v' },
 		{ "cap-add", 1, 0, O_CAPADD }, { "cap-drop", 1, 0, O_CAPDROP }, { "seccomp", 1, 0, O_SECCOMP },
 		{ "pids-limit", 1, 0, O_PIDS }, { "memory-max", 1, 0, O_MEM }, { "cpu-quota", 1, 0, O_CPUQ },
 		{ "cpu-weight", 1, 0, O_CPUW }, { "uid-base", 1, 0, O_BASE }, { "pool", 1, 0, O_POOL },
-		{ "version", 0, 0, O_VER },     { "help", 0, 0, 'H' },	  { 0, 0, 0, 0 },
+		{ "version", 0, 0, O_VER },     { "help", 0, 0, 'H' },	  { "read-write", 0, 0, O_RW },
+		{ 0, 0, 0, 0 },
 	};
 	struct berth_container c;
 	struct berth_running r;
@@ -176,6 +179,9 @@ int main(int argc, char **argv)
 		case O_POOL:
 			bad = sscanf(optarg, "%u:%u", &pool.start, &pool.count) != 2;
 			break;
+		case O_RW:
+			c.readonly = 0;
+			break;
 		case O_VER:
 			puts("berth-run " BERTH_VERSION);
 			return 0;
@@ -187,8 +193,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "berth-run: invalid value for --%s: %s\n",
-				opt < 256 ? (char[]){ (char)opt, 0 } : opts[opt - 256 + 6].name, optarg);
+			const char *oname = "?";
+
+			for (const struct option *o = opts; o->name; o++)
+				if (o->val == opt)
+					oname = o->name;
+			fprintf(stderr, "berth-run: invalid value for --%s: %s\n", oname, optarg);
 			return 2;
 		}
 	}

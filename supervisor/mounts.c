@@ -46,8 +46,8 @@ int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmap
 
 	if (fd < 0)
 		return berth_err_sys(err, "open_tree %s", c->rootfs);
-	if (c->readonly)
-		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	/* Read-only either way: with ReadOnly=no it is the overlay's lower layer. */
+	attr.attr_set |= MOUNT_ATTR_RDONLY;
 	*idmapped = 1;
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
 		/* EINVAL: this filesystem cannot idmap (tmpfs before 6.3, overlay):
@@ -182,6 +182,27 @@ static int setup_volumes(const struct berth_container *c, struct berth_err *err)
 	return 0;
 }
 
+/* ReadOnly=no: an overlay whose lower layer is the (idmapped, read-only)
+ * image and whose upper layer is a tmpfs private to this container, so writes
+ * succeed and vanish with it. Overlayfs cannot be idmapped itself, but it takes
+ * idmapped lower layers. The tmpfs sits on /tmp of our private copy of the
+ * host's tree, which pivot_root later detaches from view. */
+static int setup_overlay(const struct berth_container *c, struct berth_err *err)
+{
+	char opts[600];
+
+	if (mount("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=0755") < 0)
+		return berth_err_sys(err, "mount the overlay's tmpfs");
+	if (mkdir("/tmp/upper", 0755) < 0 || mkdir("/tmp/work", 0755) < 0)
+		return berth_err_sys(err, "overlay directories");
+	if (snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=/tmp/upper,workdir=/tmp/work",
+		     c->rootfs) >= (int)sizeof(opts))
+		return berth_err_set(err, ENAMETOOLONG, "overlay options");
+	if (mount("overlay", c->rootfs, "overlay", NODEV, opts) < 0)
+		return berth_err_sys(err, "mount overlay on the image");
+	return 0;
+}
+
 int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth_err *err)
 {
 	/* Nothing we mount may propagate back to the host. */
@@ -189,6 +210,8 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth
 		return berth_err_sys(err, "make / private");
 	if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return berth_err_sys(err, "attach the root filesystem");
+	if (!c->readonly && setup_overlay(c, err) < 0)
+		return -1;
 	if (chdir(c->rootfs) < 0)
 		return berth_err_sys(err, "chdir %s", c->rootfs);
 	if (mnt("proc", "proc", "proc", NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||

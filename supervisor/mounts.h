@@ -7,7 +7,8 @@
 #include "container.h"
 
 /* Parent: a detached copy of C->rootfs, idmapped to USERNS_FD (container root
- * owns the image's root-owned files), read-only unless C->readonly is 0, nodev.
+ * owns the image's root-owned files), read-only and nodev. With C->readonly 0
+ * the child lays a tmpfs-backed overlay over it (berth_mounts_setup).
  * Where the filesystem cannot idmap, the copy is plain and *IDMAPPED is 0. */
 int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmapped,
 		      struct berth_err *err);

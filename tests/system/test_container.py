@@ -113,6 +113,28 @@ def checks(g):
         assert out == "0:0", "image files on ext4 owned by %s inside" % out
     test("readonly-root-on-writable-fs", readonly_on_ext4)
 
+    def read_write_overlay():
+        out = g.check("%s --read-write rw %s /bin/sh -c 'echo hi > /etc/new && cat /etc/new && "
+                      "/usr/bin/probe write /bin/x'" % (RUN, IMG)).split()
+        assert out == ["hi", "OK"], "writes in a --read-write container: %s" % out
+        out = g.check("%s --read-write rw %s /bin/sh -c 'test -e /etc/new && echo kept || echo gone'"
+                      % (RUN, IMG)).strip()
+        assert out == "gone", "overlay writes survived the container: %s" % out
+        assert g.run("test -e %s/etc/new" % IMG)[0] != 0, "the write reached the image"
+        out = g.check("%s --read-write rw %s /bin/stat -c %%u:%%g /bin/busybox" % (RUN, IMG)).strip()
+        assert out == "0:0", "image files under the overlay owned by %s" % out
+    test("read-write-overlay-is-private", read_write_overlay)
+
+    def bad_options():
+        rc, out = g.run("%s --pids-limit lots x %s /bin/true" % (RUN, IMG))
+        assert rc == 2 and "invalid value for --pids-limit: lots" in out, (rc, out)
+        rc, out = g.run("%s --cap-add CAP_NOPE x %s /bin/true" % (RUN, IMG))
+        assert rc == 2 and "invalid value for --cap-add: CAP_NOPE" in out, (rc, out)
+        rc, out = g.run("%s ../x %s /bin/true" % (RUN, IMG))
+        assert rc == 2 and "invalid container name" in out, (rc, out)
+        assert g.run("test -e /var/lib/berth/userns/x")[0] != 0, "a rejected start allocated ids"
+    test("bad-options-rejected", bad_options)
+
     def volumes():
         g.check("mkdir -p /var/lib/voltest && echo data > /var/lib/voltest/f && chown -R %s:%s /var/lib/voltest"
                 % (base, base))
