@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		   "      --pids-limit N|max    (default 512)\n"
 		   "      --memory-max BYTES|max, --cpu-quota USEC-PER-100MS, --cpu-weight 1..10000\n"
 		   "      --uid-base N          host id of container id 0 (default: allocated)\n"
+		   "      --uidmap IN:OUT:N, --gidmap IN:OUT:N  explicit id map lines (up to 5 each;\n"
+		   "                            one given alone serves for both)\n"
 		   "      --pool START:COUNT    id pool to allocate from (default 1000000:67108864)\n"
 		   "      --version\n");
 }
@@ -78,7 +80,7 @@ static int parse_cap(const char *s, uint64_t *mask)
 int main(int argc, char **argv)
 {
 	enum { O_CAPADD = 256, O_CAPDROP, O_SECCOMP, O_PIDS, O_MEM, O_CPUQ, O_CPUW, O_BASE, O_POOL, O_VER,
-	       O_RW };
+	       O_RW, O_UIDMAP, O_GIDMAP };
 	static const struct option opts[] = {
 		{ "user", 1, 0, 'u' },	     { "group-add", 1, 0, 'G' },  { "hostname", 1, 0, 'h' },
 		{ "env", 1, 0, 'e' },	     { "workdir", 1, 0, 'w' },	  { "volume", 1, 0, 'v' },
@@ -86,6 +88,7 @@ int main(int argc, char **argv)
 		{ "pids-limit", 1, 0, O_PIDS }, { "memory-max", 1, 0, O_MEM }, { "cpu-quota", 1, 0, O_CPUQ },
 		{ "cpu-weight", 1, 0, O_CPUW }, { "uid-base", 1, 0, O_BASE }, { "pool", 1, 0, O_POOL },
 		{ "version", 0, 0, O_VER },     { "help", 0, 0, 'H' },	  { "read-write", 0, 0, O_RW },
+		{ "uidmap", 1, 0, O_UIDMAP },   { "gidmap", 1, 0, O_GIDMAP },
 		{ 0, 0, 0, 0 },
 	};
 	struct berth_container c;
@@ -179,6 +182,18 @@ int main(int argc, char **argv)
 		case O_POOL:
 			bad = sscanf(optarg, "%u:%u", &pool.start, &pool.count) != 2;
 			break;
+		case O_UIDMAP:
+		case O_GIDMAP: {
+			struct berth_idmap_line *m = opt == O_UIDMAP ? c.uidmap : c.gidmap;
+			int *n = opt == O_UIDMAP ? &c.nuidmap : &c.ngidmap;
+			char extra;
+
+			bad = *n >= BERTH_MAX_IDMAP ||
+			      sscanf(optarg, "%u:%u:%u%c", &m[*n].inside, &m[*n].outside, &m[*n].count, &extra) != 3;
+			if (!bad)
+				(*n)++;
+			break;
+		}
 		case O_RW:
 			c.readonly = 0;
 			break;
@@ -223,6 +238,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-run: invalid container name '%s'\n", c.name);
 		return 2;
 	}
+	/* One explicit map serves for both, as in Podman. */
+	if (c.nuidmap && !c.ngidmap) {
+		memcpy(c.gidmap, c.uidmap, sizeof(c.gidmap));
+		c.ngidmap = c.nuidmap;
+	} else if (c.ngidmap && !c.nuidmap) {
+		memcpy(c.uidmap, c.gidmap, sizeof(c.uidmap));
+		c.nuidmap = c.ngidmap;
+	}
+	if (c.nuidmap)
+		have_base = 1; /* nothing to allocate */
 	if (!have_base && berth_idmap_get(BERTH_USERNS_DIR, c.name, &pool, &c.uid_base, &fresh, &err) < 0) {
 		fprintf(stderr, "berth-run: %s: %s\n", c.name, berth_err_str(&err, buf, sizeof(buf)));
 		return 1;

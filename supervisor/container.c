@@ -57,6 +57,37 @@ static int clean_abs_path(const char *p)
 	return 1;
 }
 
+/* Explicit maps: well-formed, no overlap inside, never host id 0 (a container id
+ * that is host root would undo the user namespace). */
+static int check_map(const char *name, const char *what, const struct berth_idmap_line *m, int n,
+		     struct berth_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		if (m[i].count == 0 || (uint64_t)m[i].inside + m[i].count > 0xFFFFFFFFull ||
+		    (uint64_t)m[i].outside + m[i].count > 0xFFFFFFFFull)
+			return berth_err_set(err, EINVAL, "%s: %s %u:%u:%u is out of range", name, what,
+					     m[i].inside, m[i].outside, m[i].count);
+		if (m[i].outside == 0)
+			return berth_err_set(err, EINVAL, "%s: %s %u:%u:%u maps host root into the container",
+					     name, what, m[i].inside, m[i].outside, m[i].count);
+		for (int j = 0; j < i; j++)
+			if (m[i].inside < m[j].inside + m[j].count && m[j].inside < m[i].inside + m[i].count)
+				return berth_err_set(err, EINVAL, "%s: %s lines overlap inside the container",
+						     name, what);
+	}
+	return 0;
+}
+
+static int id_mapped(const struct berth_idmap_line *m, int n, uint32_t id)
+{
+	if (n == 0)
+		return id < BERTH_USERNS_SIZE;
+	for (int i = 0; i < n; i++)
+		if (id >= m[i].inside && id - m[i].inside < m[i].count)
+			return 1;
+	return 0;
+}
+
 int berth_container_validate(const struct berth_container *c, struct berth_err *err)
 {
 	if (!berth_name_valid(c->name))
@@ -69,15 +100,23 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 	if (c->workdir[0] && !clean_abs_path(c->workdir) && strcmp(c->workdir, "/") != 0)
 		return berth_err_set(err, EINVAL, "%s: working directory '%s' is not absolute", c->name,
 				     c->workdir);
-	/* Container id 0 must never be host root, nor any id below the pool. */
-	if (c->uid_base == 0 || (uint64_t)c->uid_base + BERTH_USERNS_SIZE > 0xFFFFFFFFull)
+	/* Container id 0 must never be host root. */
+	if ((c->nuidmap == 0 || c->ngidmap == 0) &&
+	    (c->uid_base == 0 || (uint64_t)c->uid_base + BERTH_USERNS_SIZE > 0xFFFFFFFFull))
 		return berth_err_set(err, EINVAL, "%s: invalid user namespace base %u", c->name,
 				     (unsigned)c->uid_base);
-	if (c->uid >= BERTH_USERNS_SIZE || c->gid >= BERTH_USERNS_SIZE)
+	if (c->nuidmap > BERTH_MAX_IDMAP || c->ngidmap > BERTH_MAX_IDMAP ||
+	    check_map(c->name, "UIDMap", c->uidmap, c->nuidmap, err) < 0 ||
+	    check_map(c->name, "GIDMap", c->gidmap, c->ngidmap, err) < 0)
+		return c->nuidmap > BERTH_MAX_IDMAP || c->ngidmap > BERTH_MAX_IDMAP
+			       ? berth_err_set(err, EINVAL, "%s: more than %d id map lines", c->name,
+					       BERTH_MAX_IDMAP)
+			       : -1;
+	if (!id_mapped(c->uidmap, c->nuidmap, c->uid) || !id_mapped(c->gidmap, c->ngidmap, c->gid))
 		return berth_err_set(err, EINVAL, "%s: user %u:%u is outside the container's id range",
 				     c->name, (unsigned)c->uid, (unsigned)c->gid);
 	for (int i = 0; i < c->ngroups; i++)
-		if (c->groups[i] >= BERTH_USERNS_SIZE)
+		if (!id_mapped(c->gidmap, c->ngidmap, c->groups[i]))
 			return berth_err_set(err, EINVAL, "%s: group %u is outside the container's id range",
 					     c->name, (unsigned)c->groups[i]);
 	for (int i = 0; i < c->nvolumes; i++) {

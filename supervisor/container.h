@@ -15,6 +15,13 @@
 #define BERTH_MAX_GROUPS 32
 #define BERTH_MAX_VOLUMES 16
 #define BERTH_USERNS_SIZE 65536u
+#define BERTH_MAX_IDMAP 5 /* lines per uid_map/gid_map the kernel takes without CAP_SYS_ADMIN tricks */
+
+/* One line of an explicit UIDMap=/GIDMap=: container ids INSIDE.. map to host
+ * ids OUTSIDE.., COUNT of them. */
+struct berth_idmap_line {
+	uint32_t inside, outside, count;
+};
 
 struct berth_volume {
 	char source[256]; /* host path */
@@ -42,6 +49,8 @@ struct berth_container {
 	struct berth_volume volumes[BERTH_MAX_VOLUMES];
 	int nvolumes;
 	uint32_t uid_base;          /* host id of container id 0; set by the id allocator */
+	struct berth_idmap_line uidmap[BERTH_MAX_IDMAP], gidmap[BERTH_MAX_IDMAP];
+	int nuidmap, ngidmap;       /* 0: "0 uid_base 65536" (UserNS=auto) */
 	int64_t pids_max;           /* -1: "max" */
 	int64_t memory_max;         /* bytes; -1: "max" */
 	int64_t cpu_quota_us;       /* per 100 ms period; -1: no quota */

@@ -147,13 +147,26 @@ static int write_map(pid_t pid, const char *file, const char *map, struct berth_
 	return 0;
 }
 
-int berth_idmap_write(pid_t pid, uint32_t base, struct berth_err *err)
+static void format_map(const struct berth_idmap_line *m, int n, uint32_t base, char *buf, size_t len)
 {
-	char map[64];
+	size_t used = 0;
 
-	snprintf(map, sizeof(map), "0 %" PRIu32 " %u\n", base, BERTH_USERNS_SIZE);
+	buf[0] = '\0';
+	if (n == 0)
+		snprintf(buf, len, "0 %" PRIu32 " %u\n", base, BERTH_USERNS_SIZE);
+	for (int i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%" PRIu32 " %" PRIu32 " %" PRIu32 "\n",
+					 m[i].inside, m[i].outside, m[i].count);
+}
+
+int berth_idmap_write(pid_t pid, const struct berth_container *c, struct berth_err *err)
+{
+	char map[BERTH_MAX_IDMAP * 40];
+
 	/* gid_map first, as crun does; setgroups stays "allow" (we are root). */
-	if (write_map(pid, "gid_map", map, err) < 0 || write_map(pid, "uid_map", map, err) < 0)
+	format_map(c->gidmap, c->ngidmap, c->uid_base, map, sizeof(map));
+	if (write_map(pid, "gid_map", map, err) < 0)
 		return -1;
-	return 0;
+	format_map(c->uidmap, c->nuidmap, c->uid_base, map, sizeof(map));
+	return write_map(pid, "uid_map", map, err);
 }

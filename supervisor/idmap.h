@@ -27,7 +27,9 @@ int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool
 /* Forget NAME's range (the unit was removed). */
 int berth_idmap_release(const char *dir, const char *name, struct berth_err *err);
 
-/* From the parent: map container ids 0..65535 to BASE.. for process PID. */
-int berth_idmap_write(pid_t pid, uint32_t base, struct berth_err *err);
+struct berth_container;
+/* From the parent: write C's uid_map and gid_map for process PID: the explicit
+ * UIDMap/GIDMap lines, or container ids 0..65535 to C->uid_base.. */
+int berth_idmap_write(pid_t pid, const struct berth_container *c, struct berth_err *err);
 
 #endif

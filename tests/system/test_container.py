@@ -125,6 +125,16 @@ def checks(g):
         assert out == "0:0", "image files under the overlay owned by %s" % out
     test("read-write-overlay-is-private", read_write_overlay)
 
+    def explicit_maps():
+        out = g.check("%s --uidmap 0:2000000:1000 --uidmap 1000:3000000:1 maps %s "
+                      "/bin/sh -c 'cat /proc/self/uid_map /proc/self/gid_map'" % (RUN, IMG))
+        lines = [" ".join(l.split()) for l in out.splitlines()]
+        assert lines == ["0 2000000 1000", "1000 3000000 1"] * 2, lines
+        assert g.run("test -e /var/lib/berth/userns/maps")[0] != 0, "explicit maps allocated a range"
+        rc, out = g.run("%s --uidmap 0:0:10 rootmap %s /bin/true" % (RUN, IMG))
+        assert rc == 1 and "maps host root into the container" in out, (rc, out)
+    test("explicit-uidmap-gidmap", explicit_maps)
+
     def bad_options():
         rc, out = g.run("%s --pids-limit lots x %s /bin/true" % (RUN, IMG))
         assert rc == 2 and "invalid value for --pids-limit: lots" in out, (rc, out)

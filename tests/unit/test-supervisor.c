@@ -140,6 +140,29 @@ static void container_invalid(void)
 	EXPECT_INVALID(c.cpu_weight = 10001, "cpu weight");
 	EXPECT_INVALID(c.nofile_soft = c.nofile_hard + 1, "NOFILE");
 	EXPECT_INVALID(snprintf(c.workdir, sizeof(c.workdir), "rel"), "working directory");
+	EXPECT_INVALID((c.nuidmap = c.ngidmap = 1, c.uidmap[0] = c.gidmap[0] =
+			(struct berth_idmap_line){ 0, 0, 10 }), "maps host root into the container");
+	EXPECT_INVALID((c.nuidmap = c.ngidmap = 1, c.uidmap[0] = (struct berth_idmap_line){ 0, 5000, 10 },
+			c.gidmap[0] = (struct berth_idmap_line){ 0, 5000, 0 }), "out of range");
+	EXPECT_INVALID((c.nuidmap = c.ngidmap = 2, c.uidmap[0] = c.gidmap[0] =
+			(struct berth_idmap_line){ 0, 5000, 10 }, c.uidmap[1] = c.gidmap[1] =
+			(struct berth_idmap_line){ 5, 9000, 10 }), "overlap");
+	EXPECT_INVALID((c.nuidmap = c.ngidmap = 1, c.uidmap[0] = c.gidmap[0] =
+			(struct berth_idmap_line){ 0, 5000, 10 }, c.uid = 10), "outside the container's id range");
+}
+
+static void explicit_maps_valid(void)
+{
+	struct berth_container c;
+	struct berth_err err;
+
+	base_container(&c);
+	c.uid_base = 0; /* unused with explicit maps */
+	c.nuidmap = c.ngidmap = 2;
+	c.uidmap[0] = c.gidmap[0] = (struct berth_idmap_line){ 0, 200000, 1000 };
+	c.uidmap[1] = c.gidmap[1] = (struct berth_idmap_line){ 1000, 300000, 1 };
+	c.uid = c.gid = 1000;
+	CHECK(berth_container_validate(&c, &err) == 0);
 }
 
 static void err_context(void)
@@ -162,6 +185,7 @@ int main(void)
 	RUN(idmap_persisted);
 	RUN(container_defaults);
 	RUN(container_invalid);
+	RUN(explicit_maps_valid);
 	RUN(err_context);
 	return t_failed_total ? 1 : 0;
 }
