@@ -100,12 +100,13 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 
 # supervisor/: the container runtime (and, later, berthd and berthctl).
 SUP_LIB_SRCS := supervisor/lib/err.c supervisor/caps.c supervisor/cgroup.c supervisor/container.c \
-                supervisor/idmap.c supervisor/mounts.c supervisor/seccomp.c supervisor/spawn.c
+                supervisor/idmap.c supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c \
+                supervisor/spawn.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
 $(B)/supervisor/berth-run.unstripped: supervisor/berth-run.c $(SUP_LIB_SRCS) $(SUP_HDRS) VERSION $(B)/stamps/deps
 	@mkdir -p $(@D)
 	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ supervisor/berth-run.c $(SUP_LIB_SRCS) \
-		$(SYSROOT)/lib/libseccomp.a
+		$(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a
 $(B)/supervisor/berth-run: $(B)/supervisor/berth-run.unstripped
 	strip -o $@ $<
 

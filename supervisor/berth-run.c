@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		   "  -e, --env KEY=VALUE      (repeatable; PATH has a default)\n"
 		   "  -w, --workdir DIR\n"
 		   "      --cap-add CAP, --cap-drop CAP   adjust the default capabilities (ALL allowed)\n"
-		   "      --seccomp default|unconfined\n"
+		   "      --seccomp default|unconfined|/PROFILE.json  (a Docker/OCI profile)\n"
 		   "      --read-write          writable root: overlay with a tmpfs upper layer\n"
 		   "  -v, --volume SRC:DST[:rw] bind SRC at DST, read-only unless :rw\n"
 		   "      --pids-limit N|max    (default 512)\n"
@@ -156,10 +156,15 @@ int main(int argc, char **argv)
 			bad = parse_cap(optarg, &c.cap_drop) < 0;
 			break;
 		case O_SECCOMP:
-			if (strcmp(optarg, "unconfined") == 0)
+			if (strcmp(optarg, "unconfined") == 0) {
 				c.seccomp = BERTH_SECCOMP_UNCONFINED;
-			else
+			} else if (optarg[0] == '/') {
+				c.seccomp = BERTH_SECCOMP_PROFILE;
+				bad = snprintf(c.seccomp_profile, sizeof(c.seccomp_profile), "%s", optarg) >=
+				      (int)sizeof(c.seccomp_profile);
+			} else {
 				bad = strcmp(optarg, "default") != 0;
+			}
 			break;
 		case O_PIDS:
 			bad = parse_limit(optarg, &c.pids_max) < 0;

@@ -126,6 +126,9 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 			return berth_err_set(err, EINVAL, "%s: volume %s:%s needs clean absolute paths",
 					     c->name, v->source, v->target);
 	}
+	if (c->seccomp == BERTH_SECCOMP_PROFILE && !clean_abs_path(c->seccomp_profile))
+		return berth_err_set(err, EINVAL, "%s: seccomp profile '%s' is not a clean absolute path",
+				     c->name, c->seccomp_profile);
 	if (c->pids_max == 0 || c->pids_max < -1)
 		return berth_err_set(err, EINVAL, "%s: pids limit must be positive or max", c->name);
 	if (c->cpu_weight < 0 || c->cpu_weight > 10000)

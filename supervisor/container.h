@@ -29,7 +29,7 @@ struct berth_volume {
 	int writable;     /* default: read-only */
 };
 
-enum berth_seccomp_mode { BERTH_SECCOMP_DEFAULT, BERTH_SECCOMP_UNCONFINED };
+enum berth_seccomp_mode { BERTH_SECCOMP_DEFAULT, BERTH_SECCOMP_UNCONFINED, BERTH_SECCOMP_PROFILE };
 
 struct berth_container {
 	char name[BERTH_NAME_MAX];  /* [a-zA-Z0-9][a-zA-Z0-9_.-]* */
@@ -46,6 +46,7 @@ struct berth_container {
 	int readonly;               /* 1: rootfs read-only (default) */
 	int no_new_privs;           /* 1 (default) */
 	enum berth_seccomp_mode seccomp;
+	char seccomp_profile[256];  /* Docker/OCI JSON profile, with BERTH_SECCOMP_PROFILE */
 	struct berth_volume volumes[BERTH_MAX_VOLUMES];
 	int nvolumes;
 	uint32_t uid_base;          /* host id of container id 0; set by the id allocator */

@@ -36,6 +36,18 @@ int berth_seccomp_compile_default(uint64_t caps, struct berth_bpf *out, int *ski
 				  struct berth_err *err);
 void berth_bpf_free(struct berth_bpf *b);
 
+/* Compile the Docker/OCI seccomp profile (JSON) at PATH for a container with
+ * bounding set CAPS on x86_64: includes/excludes resolved as dockerd does
+ * (arches against amd64, caps against CAPS, minKernel against the running
+ * kernel); syscall names this libseccomp does not know are skipped, as crun
+ * does. Every malformed or unsupported part is an error naming PATH and the
+ * place ("syscalls[3].action: unknown action SCMP_ACT_FOO"). */
+int berth_seccomp_compile_profile(const char *path, uint64_t caps, struct berth_bpf *out,
+				  struct berth_err *err);
+
+/* Export a libseccomp filter context to BPF (shared by both compilers). */
+int berth_seccomp_export(void *ctx, struct berth_bpf *out, struct berth_err *err);
+
 /* In the child: load PROG (no_new_privs must already be set). */
 int berth_seccomp_load(const struct berth_bpf *prog, struct berth_err *err);
 

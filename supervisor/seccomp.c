@@ -184,12 +184,36 @@ static void add_rule(const struct berth_seccomp_rule *r, void *arg)
 	}
 }
 
+int berth_seccomp_export(void *ctx, struct berth_bpf *out, struct berth_err *err)
+{
+	off_t size;
+	int rc, fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+
+	out->insns = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return berth_err_sys(err, "seccomp: memfd_create");
+	if ((rc = seccomp_export_bpf(ctx, fd)) < 0) {
+		close(fd);
+		return berth_err_set(err, -rc, "seccomp: export BPF");
+	}
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    !(out->insns = malloc((size_t)size)) || pread(fd, out->insns, (size_t)size, 0) != size) {
+		close(fd);
+		berth_bpf_free(out);
+		return berth_err_set(err, EIO, "seccomp: read exported BPF");
+	}
+	close(fd);
+	out->len = (size_t)size / sizeof(struct sock_filter);
+	return 0;
+}
+
 int berth_seccomp_compile_default(uint64_t caps, struct berth_bpf *out, int *skipped,
 				  struct berth_err *err)
 {
 	struct compile_ctx cc = { .err = err };
-	int fd = -1, rc = -1;
-	off_t size;
+	int rc = -1;
 
 	out->insns = NULL;
 	out->len = 0;
@@ -204,33 +228,12 @@ int berth_seccomp_compile_default(uint64_t caps, struct berth_bpf *out, int *ski
 	seccomp_attr_set(cc.ctx, SCMP_FLTATR_CTL_NNP, 0);
 	seccomp_attr_set(cc.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	berth_seccomp_default_rules(caps, add_rule, &cc);
-	if (cc.failed)
+	if (cc.failed || berth_seccomp_export(cc.ctx, out, err) < 0)
 		goto out;
-	fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
-	if (fd < 0) {
-		berth_err_sys(err, "seccomp: memfd_create");
-		goto out;
-	}
-	if ((rc = seccomp_export_bpf(cc.ctx, fd)) < 0) {
-		berth_err_set(err, -rc, "seccomp: export BPF");
-		rc = -1;
-		goto out;
-	}
-	rc = -1;
-	size = lseek(fd, 0, SEEK_END);
-	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
-	    !(out->insns = malloc((size_t)size)) || pread(fd, out->insns, (size_t)size, 0) != size) {
-		berth_err_set(err, EIO, "seccomp: read exported BPF");
-		berth_bpf_free(out);
-		goto out;
-	}
-	out->len = (size_t)size / sizeof(struct sock_filter);
 	if (skipped)
 		*skipped = cc.skipped;
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	seccomp_release(cc.ctx);
 	return rc;
 }

@@ -6,6 +6,7 @@
  *   probe container [HOSTPID BASE]   the container checks (run as container root)
  *   probe user UID                   checks for a container started as UID
  *   probe euid                       print the effective uid (setuid test)
+ *   probe fs mkdir|rmdir|chmod PATH  print OK or the errno name
  *   probe fork-until-fail            fork sleepers until fork fails; print the count and errno
  */
 #include <dirent.h>
@@ -320,6 +321,16 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "write") == 0) {
 		puts(errname(try_write(argv[2])));
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "fs") == 0) {
+		const char *op = argv[2], *path = argv[3];
+		long r = strcmp(op, "mkdir") == 0   ? mkdir(path, 0755)
+			 : strcmp(op, "rmdir") == 0 ? rmdir(path)
+			 : strcmp(op, "chmod") == 0 ? chmod(path, 0700)
+						    : (errno = EINVAL, -1);
+
+		puts(res(r));
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "euid") == 0) {

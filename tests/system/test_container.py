@@ -2,6 +2,7 @@
 """System tests of the container runtime: boot the test image under QEMU and
 run containers with berth-run; the probe inside each container tries what must
 be forbidden and checks the exact errno. Each probe check is one result here."""
+import base64
 import os
 import re
 import shutil
@@ -134,6 +135,52 @@ def checks(g):
         rc, out = g.run("%s --uidmap 0:0:10 rootmap %s /bin/true" % (RUN, IMG))
         assert rc == 1 and "maps host root into the container" in out, (rc, out)
     test("explicit-uidmap-gidmap", explicit_maps)
+
+    profiles = "/usr/lib/berth/test-profiles"
+
+    def json_profile_conditions():
+        def fs(extra, op, path):
+            return g.check("%s %s --seccomp %s/conditional.json jp %s /usr/bin/probe fs %s %s"
+                           % (RUN, extra, profiles, IMG, op, path)).strip()
+        assert fs("", "mkdir", "/tmp/d") == "EACCES", "errnoRet 13 rule not applied"
+        assert fs("--cap-add SYS_ADMIN", "mkdir", "/tmp/d") == "OK", "excludes.caps ignored"
+        assert fs("", "chmod", "/tmp") == "OK", "includes.minKernel 99.0 applied on 6.1"
+        assert fs("", "rmdir", "/tmp/none") == "ENOENT", "an arm64-only rule applied on amd64"
+    test("seccomp-json-profile-conditions", json_profile_conditions)
+
+    def json_profile_errors():
+        cases = {
+            "bad-json.json": "not valid JSON",
+            "bad-action.json": "syscalls[0]: action: unknown or unsupported action, or a bad "
+                               "errnoRet: SCMP_ACT_NOTIFY",
+            "bad-arg.json": "syscalls[1]: args: each needs index 0..5",
+            "bad-default.json": "defaultAction: missing, unknown or unsupported",
+            "missing.json": "No such file or directory",
+        }
+        for name, want in cases.items():
+            rc, out = g.run("%s --seccomp %s/%s jbad %s /bin/true" % (RUN, profiles, name, IMG))
+            assert rc == 1 and want in out and "%s/%s" % (profiles, name) in out, (name, rc, out)
+        assert "jbad" not in g.check("ls /sys/fs/cgroup/berth/").split(), "cgroup left by a bad profile"
+    test("seccomp-json-profile-errors", json_profile_errors)
+
+    def docker_json():
+        # Docker's own profile, loaded through the JSON path, must give the probe
+        # the same answers as the built-in default. It is reference data that
+        # must not ship in an image, so it is copied into the running guest.
+        ref = os.path.join(TOP, "..", "shared", "reference", "docker-seccomp-default.json")
+        if not os.path.exists(ref):
+            print("SKIP seccomp-docker-json-probe: %s not found" % ref, flush=True)
+            return
+        with open(ref, "rb") as f:
+            data = base64.b64encode(f.read()).decode()
+        g.check("rm -f /tmp/docker.b64")
+        for i in range(0, len(data), 3800):
+            g.check("echo %s >> /tmp/docker.b64" % data[i:i + 3800])
+        g.check("base64 -d /tmp/docker.b64 > /tmp/docker.json")
+        rc, out = g.run("%s --seccomp /tmp/docker.json probe %s /usr/bin/probe container %s %s"
+                        % (RUN, IMG, hostpid, base), 120)
+        relay_probe(out, 47, prefix="docker-json-")
+    docker_json()
 
     def bad_options():
         rc, out = g.run("%s --pids-limit lots x %s /bin/true" % (RUN, IMG))
