@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 	uint64_t v, w;
 
 	berth_container_init(&c);
+	/* For the tests of the clone fallback on kernels that have clone3. */
+	c.clone_fallback = getenv("BERTH_TEST_CLONE_FALLBACK") != NULL;
 	while ((opt = getopt_long(argc, argv, "+u:G:h:e:w:v:", opts, NULL)) != -1) {
 		int bad = 0;
 

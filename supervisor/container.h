@@ -57,6 +57,7 @@ struct berth_container {
 	int64_t cpu_quota_us;       /* per 100 ms period; -1: no quota */
 	int cpu_weight;             /* 1..10000; 0: leave default */
 	uint64_t nofile_soft, nofile_hard;
+	int clone_fallback;         /* tests only: behave as if clone3 were missing */
 };
 
 /* A started container, as the supervisor keeps it. */

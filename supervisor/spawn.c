@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct spawn {
 	int sock;                 /* the child's end of the socketpair (close-on-exec) */
 	struct berth_bpf bpf;     /* compiled in the parent; empty when unconfined */
 	uint64_t caps;
+	int joined;               /* 0: cloned without CLONE_INTO_CGROUP (fallback) */
 };
 
 /* Between clone and execve: report, then _exit (style.md #5). The exit code
@@ -127,6 +129,9 @@ static _Noreturn void child_main(struct spawn *s)
 		child_fail(s, 120, "setsid", (berth_err_sys(&err, "setsid"), &err));
 	if ((rootfd = receive_root(s->sock, &err)) < 0)
 		child_fail(s, 121, "sync", &err);
+	/* Fallback clone: now that the parent has moved us into our cgroup. */
+	if (!s->joined && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(s, 121, "cgroup namespace", (berth_err_sys(&err, "unshare CLONE_NEWCGROUP"), &err));
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		child_fail(s, 122, "become root in the user namespace", (berth_err_sys(&err, "setresuid 0"), &err));
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
@@ -169,18 +174,50 @@ static int send_root(int sock, int fd, struct berth_err *err)
 	return 0;
 }
 
-/* clone3 straight into the cgroup with every namespace; a pidfd comes back. */
-static pid_t clone_container(int cgfd, int *pidfd)
+#define NS_FLAGS                                                                              \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | \
+	 CLONE_NEWCGROUP)
+
+/* clone3 straight into the cgroup with every namespace; a pidfd comes back.
+ * Where clone3 is missing (ENOSYS: kernels before 5.7, or a seccomp filter
+ * around us), clone without CLONE_INTO_CGROUP: *JOINED is then 0 and the
+ * parent moves the child into its cgroup before letting it run anything, and
+ * the child makes its cgroup namespace only then (a namespace made at clone
+ * time would be rooted at the parent's cgroup). */
+static pid_t clone_container(int cgfd, int *pidfd, int force_fallback, int *joined)
 {
 	struct clone_args args = {
-		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS |
-			 CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.flags = NS_FLAGS | CLONE_INTO_CGROUP | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)cgfd,
 	};
+	pid_t pid;
 
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	*joined = 1; /* the child reads its copy of this: set before cloning */
+	pid = force_fallback ? (errno = ENOSYS, -1) : (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0 || errno != ENOSYS)
+		return pid;
+	*joined = 0;
+	/* x86_64 raw clone: flags, stack, parent_tid (the pidfd with CLONE_PIDFD), child_tid, tls. */
+	return (pid_t)syscall(SYS_clone, (NS_FLAGS & ~CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD, NULL,
+			      pidfd, NULL, NULL);
+}
+
+static int join_cgroup(int cgfd, pid_t pid, struct berth_err *err)
+{
+	char buf[16];
+	int fd = openat(cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		berth_err_sys(err, "move the container into its cgroup");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 int berth_container_start(const struct berth_container *c, struct berth_running *r,
@@ -193,7 +230,7 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	struct rlimit nofile = { c->nofile_soft, c->nofile_hard };
 	ssize_t n;
 	pid_t pid = -1;
-	int reported = 0;
+	int reported = 0, joined = 1;
 
 	r->pid = -1;
 	r->pidfd = -1;
@@ -213,9 +250,10 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		goto fail;
 	}
 	s.sock = sp[1];
-	pid = clone_container(cgfd, &r->pidfd);
+	pid = clone_container(cgfd, &r->pidfd, c->clone_fallback, &s.joined);
+	joined = s.joined;
 	if (pid < 0) {
-		berth_err_sys(err, "clone3");
+		berth_err_sys(err, joined ? "clone3" : "clone");
 		goto fail;
 	}
 	if (pid == 0) {
@@ -225,6 +263,9 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	close(sp[1]);
 	sp[1] = -1;
 	r->pid = pid;
+	/* The child waits for the go-ahead before it runs anything of its own. */
+	if (!joined && join_cgroup(cgfd, pid, err) < 0)
+		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	if (berth_idmap_write(pid, c, err) < 0 ||
 	    (usernsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||

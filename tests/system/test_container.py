@@ -182,6 +182,18 @@ def checks(g):
         relay_probe(out, 47, prefix="docker-json-")
     docker_json()
 
+    def clone_fallback():
+        # Without clone3 the parent moves the child into its cgroup before the
+        # child runs anything: the same confinement, the same probe answers.
+        rc, out = g.run("BERTH_TEST_CLONE_FALLBACK=1 %s --pids-limit 10 fb %s /bin/sh -c "
+                        "'cat /proc/self/cgroup; /usr/bin/probe fork-until-fail'" % (RUN, IMG), 120)
+        assert rc == 0 and out.splitlines()[0] == "0::/", (rc, out)
+        m = re.search(r"forked (\d+), then (\S+)", out)
+        assert m and m.group(2) == "EAGAIN" and int(m.group(1)) <= 9, out
+        rc, out = g.run("BERTH_TEST_CLONE_FALLBACK=1 %s fb %s /usr/bin/probe container %s" % (RUN, IMG, hostpid), 120)
+        assert rc == 0, out[-600:]
+    test("clone-fallback-same-confinement", clone_fallback)
+
     def bad_options():
         rc, out = g.run("%s --pids-limit lots x %s /bin/true" % (RUN, IMG))
         assert rc == 2 and "invalid value for --pids-limit: lots" in out, (rc, out)
@@ -192,6 +204,16 @@ def checks(g):
         assert g.run("test -e /var/lib/berth/userns/x")[0] != 0, "a rejected start allocated ids"
     test("bad-options-rejected", bad_options)
 
+    def minimal_dev():
+        out = g.check("%s dev %s /bin/ls -A /dev" % (RUN, IMG)).split()
+        want = ["fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+                "stdout", "tty", "urandom", "zero"]
+        assert sorted(out) == want, "container /dev: %s" % sorted(out)
+        opts = g.check("%s dev %s /bin/sh -c \"awk '\\$2 == \\\"/dev\\\" {print \\$4}' /proc/mounts\""
+                       % (RUN, IMG)).strip().split(",")
+        assert {"nosuid", "noexec"} <= set(opts), "/dev options %s" % opts
+    test("minimal-dev", minimal_dev)
+
     def volumes():
         g.check("mkdir -p /var/lib/voltest && echo data > /var/lib/voltest/f && chown -R %s:%s /var/lib/voltest"
                 % (base, base))
@@ -199,6 +221,9 @@ def checks(g):
         assert out == "EROFS", "read-only volume write: %s" % out
         out = g.check("%s -v /var/lib/voltest:/mnt:rw probe %s /usr/bin/probe write /mnt/g" % (RUN, IMG)).strip()
         assert out == "OK", "rw volume write: %s" % out
+        opts = g.check("%s -v /var/lib/voltest:/mnt probe %s /bin/sh -c \"awk '\\$2 == \\\"/mnt\\\" "
+                       "{print \\$4}' /proc/mounts\"" % (RUN, IMG)).strip().split(",")
+        assert {"ro", "nosuid", "nodev"} <= set(opts), "volume mount options %s" % opts
         owner = g.check("stat -c %u /var/lib/voltest/g").strip()
         assert owner == base, "file written by container root owned by %s on the host" % owner
     test("volumes-ro-default-rw-on-request", volumes)
