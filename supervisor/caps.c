@@ -1,6 +1,7 @@
 /* Capabilities: the name table (pure) and the drop sequence run in the child. */
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <errno.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,32 +59,24 @@ uint64_t berth_caps_bounding(uint64_t add, uint64_t drop)
 	return (berth_caps_default() | add) & ~drop;
 }
 
-static int cap_last(void)
-{
-	char buf[16] = "";
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int last = CAP_LAST_CAP;
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			sscanf(buf, "%d", &last);
-		fclose(f);
-	}
-	return last;
-}
-
 int berth_caps_apply(uint64_t keep, uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
 		     struct berth_err *err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	int last = cap_last();
-
-	/* Bounding first: it needs CAP_SETPCAP, which the uid switch may take away. */
-	for (int c = 0; c <= last; c++)
-		if (!(keep & BERTH_CAP_MASK(c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+	/* Bounding first: it needs CAP_SETPCAP, which the uid switch may take away.
+	 * Walk until the kernel says EINVAL (past its last capability) rather than
+	 * read cap_last_cap from a /proc the container could shape. */
+	for (int c = 0; c < 64; c++) {
+		if (keep & BERTH_CAP_MASK(c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
 			return berth_err_sys(err, "drop %s from the bounding set",
 					     berth_cap_name(c) ? berth_cap_name(c) : "capability");
+		}
+	}
 	if (uid != 0 && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
 		return berth_err_sys(err, "set securebits");
 	if (setgroups((size_t)ngroups, groups) < 0)

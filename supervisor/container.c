@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/capability.h>
+
 #include "caps.h"
 #include "container.h"
 
@@ -125,6 +127,12 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 		if (!clean_abs_path(v->source) || !clean_abs_path(v->target) || strcmp(v->target, "/") == 0)
 			return berth_err_set(err, EINVAL, "%s: volume %s:%s needs clean absolute paths",
 					     c->name, v->source, v->target);
+		/* The runtime's own view of the kernel must stay the kernel's. */
+		for (const char *const *k2 = (const char *const[]){ "/proc", "/sys", "/dev", NULL }; *k2; k2++)
+			if (strncmp(v->target, *k2, strlen(*k2)) == 0 &&
+			    (v->target[strlen(*k2)] == '/' || v->target[strlen(*k2)] == '\0'))
+				return berth_err_set(err, EINVAL, "%s: volume target %s is under %s", c->name,
+						     v->target, *k2);
 	}
 	if (c->seccomp == BERTH_SECCOMP_PROFILE && !clean_abs_path(c->seccomp_profile))
 		return berth_err_set(err, EINVAL, "%s: seccomp profile '%s' is not a clean absolute path",
@@ -137,5 +145,11 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 		return berth_err_set(err, EINVAL, "%s: NOFILE soft limit above the hard limit", c->name);
 	if (c->cap_add & ~((1ULL << 41) - 1))
 		return berth_err_set(err, EINVAL, "%s: unknown capability", c->name);
+	/* With CAP_SYS_ADMIN the default filter allows mount(2) (as Docker's does),
+	 * and the image's read-only, idmapped mount is not flag-locked: root in the
+	 * container could remount it writable and change a shared image. */
+	if (berth_caps_bounding(c->cap_add, c->cap_drop) & BERTH_CAP_MASK(CAP_SYS_ADMIN))
+		return berth_err_set(err, EPERM, "%s: CAP_SYS_ADMIN is refused: it would let the container "
+					       "remount its image writable", c->name);
 	return 0;
 }

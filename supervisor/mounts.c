@@ -191,7 +191,7 @@ static int setup_overlay(const struct berth_container *c, struct berth_err *err)
 {
 	char opts[600];
 
-	if (mount("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=0755") < 0)
+	if (mount("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=0755,size=512m") < 0)
 		return berth_err_sys(err, "mount the overlay's tmpfs");
 	if (mkdir("/tmp/upper", 0755) < 0 || mkdir("/tmp/work", 0755) < 0)
 		return berth_err_sys(err, "overlay directories");
@@ -218,13 +218,27 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth
 	    mnt("sysfs", "sys", "sysfs", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
 	    mnt("cgroup2", "sys/fs/cgroup", "cgroup2", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
 	    setup_dev(err) < 0 ||
-	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777", err) < 0 ||
-	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755", err) < 0 ||
+	    /* Bounded: tmpfs pages are charged to the container's memory cgroup,
+	     * but memory.max is unlimited unless the unit sets MemoryMax=. */
+	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777,size=256m", err) < 0 ||
+	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755,size=64m", err) < 0 ||
 	    setup_volumes(c, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
 		if (mask(masked_paths[i], err) < 0)
 			return -1;
+	/* Docker also masks each CPU's thermal_throttle (GHSA-6fw5-f8r9-fgfm). */
+	for (int cpu = 0; cpu < 4096; cpu++) {
+		char path[64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "sys/devices/system/cpu/cpu%d", cpu);
+		if (lstat(path, &st) < 0)
+			break;
+		snprintf(path, sizeof(path), "sys/devices/system/cpu/cpu%d/thermal_throttle", cpu);
+		if (mask(path, err) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++)
 		if (make_readonly(readonly_paths[i], err) < 0)
 			return -1;

@@ -5,6 +5,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +35,27 @@ static int fail(struct profile_ctx *p, const char *where, const char *what, cons
 			     detail ? detail : "");
 }
 
+/* A JSON number that is exactly a whole number in 0..2^53 (what a double holds
+ * without rounding); anything else is an error, never silently converted. */
+static int json_uint(const cJSON *n, uint64_t max, uint64_t *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(n))
+		return -1;
+	v = n->valuedouble;
+	if (!(v >= 0) || v > 9007199254740992.0 || v != (double)(uint64_t)v || (uint64_t)v > max)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
 /* "SCMP_ACT_ERRNO" + errnoRet -> a libseccomp action; -1 if unknown. */
 static int64_t parse_action(const char *s, const cJSON *errno_ret)
 {
-	int e = cJSON_IsNumber(errno_ret) ? errno_ret->valueint : EPERM;
+	uint64_t e = EPERM;
 
-	if (cJSON_IsNumber(errno_ret) && (errno_ret->valuedouble < 0 || errno_ret->valuedouble > 4095))
+	if (errno_ret && json_uint(errno_ret, 4095, &e) < 0)
 		return -1;
 	if (strcmp(s, "SCMP_ACT_ALLOW") == 0)
 		return SCMP_ACT_ALLOW;
@@ -92,6 +108,14 @@ static int applies(struct profile_ctx *p, const cJSON *rule, const char *where, 
 	*ok = 1;
 	if ((inc && !cJSON_IsObject(inc)) || (exc && !cJSON_IsObject(exc)))
 		return fail(p, where, "includes/excludes must be objects", NULL);
+	static const char *const lists[] = { "arches", "caps" };
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(inc, lists[i]);
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(exc, lists[i]);
+
+		if ((a && !cJSON_IsArray(a)) || (b && !cJSON_IsArray(b)))
+			return fail(p, where, "includes/excludes: expected an array for", lists[i]);
+	}
 	arr = cJSON_GetObjectItemCaseSensitive(inc, "arches");
 	if (cJSON_GetArraySize(arr) > 0 && !has_string(arr, "amd64"))
 		*ok = 0;
@@ -159,15 +183,14 @@ static int add_rules(struct profile_ctx *p, const cJSON *rule, int idx)
 		const cJSON *value2 = cJSON_GetObjectItemCaseSensitive(it, "valueTwo");
 		const cJSON *op = cJSON_GetObjectItemCaseSensitive(it, "op");
 		int o = cJSON_IsString(op) ? parse_op(op->valuestring) : -1;
+		uint64_t ix, v1, v2 = 0;
 
-		if (ncmp == 6 || !cJSON_IsNumber(index) || index->valuedouble < 0 || index->valuedouble > 5 ||
-		    !cJSON_IsNumber(value) || value->valuedouble < 0 || (value2 && !cJSON_IsNumber(value2)))
-			return fail(p, where, "args: each needs index 0..5 and a non-negative value", NULL);
+		if (ncmp == 6 || json_uint(index, 5, &ix) < 0 || json_uint(value, UINT64_MAX, &v1) < 0 ||
+		    (value2 && json_uint(value2, UINT64_MAX, &v2) < 0))
+			return fail(p, where, "args: each needs index 0..5 and whole values in 0..2^53", NULL);
 		if (o < 0)
 			return fail(p, where, "args: unknown op", cJSON_IsString(op) ? op->valuestring : "");
-		cmp[ncmp++] = SCMP_CMP((unsigned)index->valueint, (enum scmp_compare)o,
-				       (uint64_t)value->valuedouble,
-				       value2 ? (uint64_t)value2->valuedouble : 0);
+		cmp[ncmp++] = SCMP_CMP((unsigned)ix, (enum scmp_compare)o, v1, v2);
 	}
 	if (names && !cJSON_IsArray(names))
 		return fail(p, where, "names: expected an array", NULL);
@@ -228,7 +251,7 @@ static char *read_profile(const char *path, size_t *len, struct berth_err *err)
 {
 	struct stat st;
 	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
 	ssize_t n;
 
 	if (fd < 0) {

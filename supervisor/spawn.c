@@ -82,6 +82,7 @@ static void exec_in_path(char *const argv[], char *const envp[])
 {
 	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	char buf[512];
+	int denied = 0;
 
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, envp);
@@ -92,17 +93,18 @@ static void exec_in_path(char *const argv[], char *const envp[])
 			path = *e + 5;
 	for (const char *p = path; *p;) {
 		size_t n = strcspn(p, ":");
-		int saved = errno;
 
 		if (n && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, argv[0]) < (int)sizeof(buf)) {
 			execve(buf, argv, envp);
-			if (errno == ENOENT || errno == ENOTDIR)
-				errno = saved ? saved : ENOENT;
-			else if (errno != EACCES)
+			if (errno == EACCES)
+				denied = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
 				return;
 		}
 		p += n + (p[n] == ':');
 	}
+	/* As execvp: EACCES if some candidate was there but not executable. */
+	errno = denied ? EACCES : ENOENT;
 }
 
 /* The child's setup sequence. The order is the contract:
@@ -134,6 +136,9 @@ static _Noreturn void child_main(struct spawn *s)
 		child_fail(s, 121, "cgroup namespace", (berth_err_sys(&err, "unshare CLONE_NEWCGROUP"), &err));
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		child_fail(s, 122, "become root in the user namespace", (berth_err_sys(&err, "setresuid 0"), &err));
+	/* Changing ids clears the parent-death signal: arm it again. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(120);
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
 	if (berth_mounts_setup(c, rootfd, &err) < 0)
@@ -141,8 +146,14 @@ static _Noreturn void child_main(struct spawn *s)
 	close(rootfd);
 	if (c->workdir[0] && chdir(c->workdir) < 0)
 		child_fail(s, 125, "workdir", (berth_err_sys(&err, "chdir %s", c->workdir), &err));
+	/* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter:
+	 * then it goes on before the capabilities are dropped. */
+	if (!c->no_new_privs && s->bpf.len && berth_seccomp_load(&s->bpf, &err) < 0)
+		child_fail(s, 130, "seccomp", &err);
 	if (berth_caps_apply(s->caps, c->uid, c->gid, c->groups, c->ngroups, &err) < 0)
 		child_fail(s, 126, "capabilities", &err);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(120);
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(s, 127, "no_new_privs", (berth_err_sys(&err, "PR_SET_NO_NEW_PRIVS"), &err));
 	/* No descriptor of ours may reach the container (CVE-2024-21626). */
@@ -150,7 +161,7 @@ static _Noreturn void child_main(struct spawn *s)
 		child_fail(s, 128, "close fds", (berth_err_sys(&err, "close_range"), &err));
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		child_fail(s, 129, "pdeathsig", (berth_err_sys(&err, "clear PDEATHSIG"), &err));
-	if (s->bpf.len && berth_seccomp_load(&s->bpf, &err) < 0)
+	if (c->no_new_privs && s->bpf.len && berth_seccomp_load(&s->bpf, &err) < 0)
 		child_fail(s, 130, "seccomp", &err);
 	exec_in_path(c->argv, c->env);
 	child_fail(s, 131, "execve", (berth_err_sys(&err, "execve %s", c->argv[0]), &err));
@@ -281,8 +292,20 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	}
 	if (send_root(sp[0], rootfd, err) < 0)
 		goto fail;
-	/* EOF: the child's end closed on a successful execve. */
+	/* EOF: the child's end closed on a successful execve, or the child died
+	 * before it could report (an exit code of ours, or killed during setup). */
 	n = recv(sp[0], &rep, sizeof(rep), 0);
+	if (n == 0) {
+		siginfo_t si = { 0 };
+
+		if (waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid &&
+		    si.si_code == CLD_EXITED && si.si_status >= 120 && si.si_status <= 131) {
+			berth_err_set(err, 0, "%s: start failed during setup (exit code %d, no report)", c->name,
+				      si.si_status);
+			reported = 1;
+			goto fail;
+		}
+	}
 	if (n != 0) {
 		if (n == (ssize_t)sizeof(rep)) {
 			rep.step[sizeof(rep.step) - 1] = rep.msg[sizeof(rep.msg) - 1] = '\0';

@@ -159,11 +159,33 @@ static void check_syscalls(pid_t hostpid)
 		expect("tiocsti-host-terminal", res(ioctl(0, TIOCSTI, &ch)), "EPERM");
 		expect("no-controlling-terminal", res(open("/dev/tty", O_RDWR | O_CLOEXEC)), "ENXIO");
 	}
+	/* Host processes cannot be signalled (they are not even visible). */
+	if (hostpid > 1)
+		expect("kill-host-process", res(kill(hostpid, 0)), "ESRCH");
 	/* Raising a capability we do not have: CAP_SYS_ADMIN into permitted and effective. */
 	syscall(SYS_capget, &hdr, data);
 	data[0].effective |= 1U << CAP_SYS_ADMIN;
 	data[0].permitted |= 1U << CAP_SYS_ADMIN;
 	expect("capset-raise", res(syscall(SYS_capset, &hdr, data)), "EPERM");
+}
+
+/* Nothing of the runtime reaches the container: only 0, 1 and 2 are open. */
+static void check_fds(void)
+{
+	char buf[128] = "";
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d) &&
+		    strlen(buf) + strlen(e->d_name) + 2 < sizeof(buf)) {
+			if (buf[0])
+				strcat(buf, ",");
+			strcat(buf, e->d_name);
+		}
+	if (d)
+		closedir(d);
+	expect("only-stdio-fds", buf, "0,1,2");
 }
 
 static void check_filesystem(void)
@@ -340,6 +362,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "container") == 0) {
 		check_syscalls(argc > 2 ? (pid_t)atoi(argv[2]) : 0);
 		check_filesystem();
+		check_fds();
 		check_identity(argc > 3 ? argv[3] : "");
 		return failures ? 1 : 0;
 	}
