@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -168,17 +169,57 @@ static int setup_dev(struct berth_err *err)
 	return 0;
 }
 
-static int setup_volumes(const struct berth_container *c, struct berth_err *err)
+int berth_volume_open(const struct berth_volume *v, struct berth_err *err)
 {
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					       (v->writable ? 0 : MOUNT_ATTR_RDONLY) };
+	int src, fd;
+
+	/* No symlink anywhere in the source: a directory another container can
+	 * write must not be able to point a later volume at the host's tree. */
+	src = (int)syscall(SYS_openat2, AT_FDCWD, v->source, &how, sizeof(how));
+	if (src < 0)
+		return berth_err_sys(err, "volume %s: source %s", v->target, v->source);
+	fd = (int)syscall(SYS_open_tree, src, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						      AT_RECURSIVE);
+	close(src);
+	if (fd < 0)
+		return berth_err_sys(err, "volume %s: open_tree %s", v->target, v->source);
+	/* Recursive: a read-only volume's submounts are read-only too. */
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		close(fd);
+		return berth_err_sys(err, "volume %s: mount_setattr", v->target);
+	}
+	return fd;
+}
+
+/* Attach each volume's prepared mount at its target, resolved inside the new
+ * root with no symlinks followed (earlier rw volumes may be the container's). */
+static int setup_volumes(const struct berth_container *c, const int *volfds, struct berth_err *err)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (root < 0)
+		return berth_err_sys(err, "open the new root");
 	for (int i = 0; i < c->nvolumes; i++) {
 		const struct berth_volume *v = &c->volumes[i];
-		unsigned long ro = v->writable ? 0 : MS_RDONLY;
+		int t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
 
-		if (mnt(v->source, v->target + 1, NULL, MS_BIND | MS_REC, NULL, err) < 0)
-			return berth_err_prefix(err, "volume %s", v->target);
-		if (mount(NULL, v->target + 1, NULL, MS_BIND | MS_REMOUNT | ro | NOSUID | NODEV, NULL) < 0)
-			return berth_err_sys(err, "volume %s: remount", v->target);
+		if (t < 0 || syscall(SYS_move_mount, volfds[i], "", t, "",
+				     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+			berth_err_sys(err, "volume %s: %s", v->target, t < 0 ? "mount point" : "attach");
+			if (t >= 0)
+				close(t);
+			close(root);
+			return -1;
+		}
+		close(t);
 	}
+	close(root);
 	return 0;
 }
 
@@ -203,7 +244,8 @@ static int setup_overlay(const struct berth_container *c, struct berth_err *err)
 	return 0;
 }
 
-int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth_err *err)
+int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *volfds,
+		       struct berth_err *err)
 {
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -222,7 +264,7 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth
 	     * but memory.max is unlimited unless the unit sets MemoryMax=. */
 	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777,size=256m", err) < 0 ||
 	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755,size=64m", err) < 0 ||
-	    setup_volumes(c, err) < 0)
+	    setup_volumes(c, volfds, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
 		if (mask(masked_paths[i], err) < 0)

@@ -13,8 +13,14 @@
 int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmapped,
 		      struct berth_err *err);
 
-/* Child, inside its user and mount namespaces: build the tree on ROOTFD and
- * pivot into it. On return the process is in the new root at "/". */
-int berth_mounts_setup(const struct berth_container *c, int rootfd, struct berth_err *err);
+/* Parent: a detached recursive copy of volume V's source (no symlinks followed
+ * on the way), nosuid, nodev and, unless V is writable, read-only throughout. */
+int berth_volume_open(const struct berth_volume *v, struct berth_err *err);
+
+/* Child, inside its user and mount namespaces: build the tree on ROOTFD (and
+ * VOLFDS, one per volume, from berth_volume_open) and pivot into it. On return
+ * the process is in the new root at "/". */
+int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *volfds,
+		       struct berth_err *err);
 
 #endif

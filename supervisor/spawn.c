@@ -58,23 +58,25 @@ static _Noreturn void child_fail(const struct spawn *s, int code, const char *st
 	_exit(code);
 }
 
-/* Wait for the parent's "go", which carries the idmapped root as SCM_RIGHTS. */
-static int receive_root(int sock, struct berth_err *err)
+#define MAX_FDS (1 + BERTH_MAX_VOLUMES)
+
+/* Wait for the parent's "go", which carries N mount fds (the idmapped root,
+ * then one per volume) as SCM_RIGHTS. */
+static int receive_mounts(int sock, int *fds, int n, struct berth_err *err)
 {
-	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	char byte, ctl[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 	struct iovec iov = { &byte, 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			     .msg_controllen = sizeof(ctl) };
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
 	struct cmsghdr *cm;
-	int fd;
 
 	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
 		return berth_err_set(err, errno ? errno : EPIPE, "no go-ahead from the parent");
 	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return berth_err_set(err, EPROTO, "no root filesystem from the parent");
-	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-	return fd;
+	if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int) * (size_t)n))
+		return berth_err_set(err, EPROTO, "no filesystems from the parent");
+	memcpy(fds, CMSG_DATA(cm), sizeof(int) * (size_t)n);
+	return 0;
 }
 
 /* execve with PATH lookup in the container's own environment. */
@@ -118,7 +120,7 @@ static _Noreturn void child_main(struct spawn *s)
 {
 	const struct berth_container *c = s->c;
 	struct berth_err err = { 0 };
-	int rootfd;
+	int rootfd, fds[MAX_FDS];
 
 	/* If the parent dies during setup, so do we; cleared before execve so a
 	 * running container outlives a berthd restart. */
@@ -129,8 +131,9 @@ static _Noreturn void child_main(struct spawn *s)
 	 * signals to their process group. */
 	if (setsid() < 0)
 		child_fail(s, 120, "setsid", (berth_err_sys(&err, "setsid"), &err));
-	if ((rootfd = receive_root(s->sock, &err)) < 0)
+	if (receive_mounts(s->sock, fds, 1 + c->nvolumes, &err) < 0)
 		child_fail(s, 121, "sync", &err);
+	rootfd = fds[0];
 	/* Fallback clone: now that the parent has moved us into our cgroup. */
 	if (!s->joined && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(s, 121, "cgroup namespace", (berth_err_sys(&err, "unshare CLONE_NEWCGROUP"), &err));
@@ -141,9 +144,10 @@ static _Noreturn void child_main(struct spawn *s)
 		_exit(120);
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
-	if (berth_mounts_setup(c, rootfd, &err) < 0)
+	if (berth_mounts_setup(c, rootfd, fds + 1, &err) < 0)
 		child_fail(s, 124, "mounts", &err);
-	close(rootfd);
+	for (int i = 0; i <= c->nvolumes; i++)
+		close(fds[i]);
 	if (c->workdir[0] && chdir(c->workdir) < 0)
 		child_fail(s, 125, "workdir", (berth_err_sys(&err, "chdir %s", c->workdir), &err));
 	/* Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter:
@@ -167,19 +171,20 @@ static _Noreturn void child_main(struct spawn *s)
 	child_fail(s, 131, "execve", (berth_err_sys(&err, "execve %s", c->argv[0]), &err));
 }
 
-static int send_root(int sock, int fd, struct berth_err *err)
+static int send_mounts(int sock, const int *fds, int n, struct berth_err *err)
 {
-	char byte = 'g', ctl[CMSG_SPACE(sizeof(int))];
+	char byte = 'g', ctl[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 	struct iovec iov = { &byte, 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			     .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
+	struct cmsghdr *cm;
 
 	memset(ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
 	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
 		return berth_err_sys(err, "send the root filesystem to the container");
 	return 0;
@@ -241,7 +246,7 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	struct rlimit nofile = { c->nofile_soft, c->nofile_hard };
 	ssize_t n;
 	pid_t pid = -1;
-	int reported = 0, joined = 1;
+	int reported = 0, joined = 1, mfds[MAX_FDS], nmfds = 0;
 
 	r->pid = -1;
 	r->pidfd = -1;
@@ -290,7 +295,11 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		berth_err_sys(err, "prlimit NOFILE");
 		goto fail;
 	}
-	if (send_root(sp[0], rootfd, err) < 0)
+	mfds[0] = rootfd;
+	for (nmfds = 1; nmfds <= c->nvolumes; nmfds++)
+		if ((mfds[nmfds] = berth_volume_open(&c->volumes[nmfds - 1], err)) < 0)
+			goto fail;
+	if (send_mounts(sp[0], mfds, nmfds, err) < 0)
 		goto fail;
 	/* EOF: the child's end closed on a successful execve, or the child died
 	 * before it could report (an exit code of ours, or killed during setup). */
@@ -324,6 +333,8 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	close(cgfd);
 	close(usernsfd);
 	close(rootfd);
+	for (int i = 1; i < nmfds; i++)
+		close(mfds[i]);
 	berth_bpf_free(&s.bpf);
 	return 0;
 fail:
@@ -348,6 +359,8 @@ fail:
 		close(usernsfd);
 	if (rootfd >= 0)
 		close(rootfd);
+	for (int i = 1; i < nmfds; i++)
+		close(mfds[i]);
 	berth_bpf_free(&s.bpf);
 	return reported ? -1 : berth_err_prefix(err, "%s: start failed", c->name);
 }

@@ -248,6 +248,18 @@ def checks(g):
         opts = g.check("%s -v /var/lib/voltest:/mnt probe %s /bin/sh -c \"awk '\\$2 == \\\"/mnt\\\" "
                        "{print \\$4}' /proc/mounts\"" % (RUN, IMG)).strip().split(",")
         assert {"ro", "nosuid", "nodev"} <= set(opts), "volume mount options %s" % opts
+        # A read-only volume is read-only all the way down, submounts included.
+        g.check("mkdir -p /var/lib/voltest/sub && mount -t tmpfs -o mode=0777 sub /var/lib/voltest/sub")
+        out = g.check("%s -v /var/lib/voltest:/mnt probe %s /usr/bin/probe write /mnt/sub/f" % (RUN, IMG)).strip()
+        g.check("umount /var/lib/voltest/sub")
+        assert out == "EROFS", "write below a submount of a read-only volume: %s" % out
+        # A source reached through a symlink is refused; a noexec host source works.
+        g.check("ln -sfn / /var/lib/vol-link")
+        rc, out = g.run("%s -v /var/lib/vol-link:/mnt probe %s /bin/true" % (RUN, IMG))
+        assert rc == 1 and "source /var/lib/vol-link: Symbolic link loop" in out, (rc, out)
+        g.check("mkdir -p /tmp/vx")
+        out = g.check("%s -v /tmp/vx:/mnt:rw probe %s /usr/bin/probe write /mnt/f" % (RUN, IMG)).strip()
+        assert out == "OK", "volume from the host's noexec /tmp: %s" % out
         owner = g.check("stat -c %u /var/lib/voltest/g").strip()
         assert owner == base, "file written by container root owned by %s on the host" % owner
     test("volumes-ro-default-rw-on-request", volumes)
