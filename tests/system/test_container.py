@@ -257,7 +257,7 @@ def checks(g):
         g.check("ln -sfn / /var/lib/vol-link")
         rc, out = g.run("%s -v /var/lib/vol-link:/mnt probe %s /bin/true" % (RUN, IMG))
         assert rc == 1 and "source /var/lib/vol-link: Symbolic link loop" in out, (rc, out)
-        g.check("mkdir -p /tmp/vx")
+        g.check("mkdir -p /tmp/vx && chown %s:%s /tmp/vx" % (base, base))
         out = g.check("%s -v /tmp/vx:/mnt:rw probe %s /usr/bin/probe write /mnt/f" % (RUN, IMG)).strip()
         assert out == "OK", "volume from the host's noexec /tmp: %s" % out
         owner = g.check("stat -c %u /var/lib/voltest/g").strip()
