@@ -94,7 +94,8 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 {
 	if (!berth_name_valid(c->name))
 		return berth_err_set(err, EINVAL, "invalid container name '%s'", c->name);
-	if (!clean_abs_path(c->rootfs) || strcmp(c->rootfs, "/") == 0)
+	/* ',' ':' and '\\' separate overlay options (ReadOnly=no): never in the path. */
+	if (!clean_abs_path(c->rootfs) || strcmp(c->rootfs, "/") == 0 || strpbrk(c->rootfs, ",:\\"))
 		return berth_err_set(err, EINVAL, "%s: root filesystem '%s' is not a clean absolute path "
 					       "below /", c->name, c->rootfs);
 	if (!c->argv[0] || !c->argv[0][0])

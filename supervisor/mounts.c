@@ -226,19 +226,24 @@ static int setup_volumes(const struct berth_container *c, const int *volfds, str
 /* ReadOnly=no: an overlay whose lower layer is the (idmapped, read-only)
  * image and whose upper layer is a tmpfs private to this container, so writes
  * succeed and vanish with it. Overlayfs cannot be idmapped itself, but it takes
- * idmapped lower layers. The tmpfs sits on /tmp of our private copy of the
- * host's tree, which pivot_root later detaches from view. */
+ * idmapped lower layers. The tmpfs is staged on the image's own /tmp mount
+ * point (a mount over the read-only image, not a write into it): overlayfs
+ * keeps private clones of its layers, and the staging place disappears with
+ * the old root after pivot_root. No path of the host is covered. */
 static int setup_overlay(const struct berth_container *c, struct berth_err *err)
 {
-	char opts[600];
+	char stage[300], opts[1000];
 
-	if (mount("tmpfs", "/tmp", "tmpfs", NOSUID | NODEV, "mode=0755,size=512m") < 0)
-		return berth_err_sys(err, "mount the overlay's tmpfs");
-	if (mkdir("/tmp/upper", 0755) < 0 || mkdir("/tmp/work", 0755) < 0)
-		return berth_err_sys(err, "overlay directories");
-	if (snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=/tmp/upper,workdir=/tmp/work",
-		     c->rootfs) >= (int)sizeof(opts))
+	if (snprintf(stage, sizeof(stage), "%s/tmp", c->rootfs) >= (int)sizeof(stage) ||
+	    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", c->rootfs, stage,
+		     stage) >= (int)sizeof(opts))
 		return berth_err_set(err, ENAMETOOLONG, "overlay options");
+	if (chdir(c->rootfs) < 0 || check_target("tmp", err) < 0)
+		return -1;
+	if (mount("tmpfs", stage, "tmpfs", NOSUID | NODEV, "mode=0755,size=512m") < 0)
+		return berth_err_sys(err, "mount the overlay's tmpfs");
+	if (chdir(stage) < 0 || mkdir("upper", 0755) < 0 || mkdir("work", 0755) < 0)
+		return berth_err_sys(err, "overlay directories");
 	if (mount("overlay", c->rootfs, "overlay", NODEV, opts) < 0)
 		return berth_err_sys(err, "mount overlay on the image");
 	return 0;
