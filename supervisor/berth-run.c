@@ -111,10 +111,10 @@ int main(int argc, char **argv)
 
 			if (colon)
 				*colon = '\0';
-			bad = parse_u64(optarg, &v) < 0 || (colon && parse_u64(colon + 1, &w) < 0);
+			bad = parse_u64(optarg, &v) < 0 || (colon && parse_u64(colon + 1, &w) < 0) ||
+			      v > UINT32_MAX - 1 || (colon && w > UINT32_MAX - 1);
 			c.uid = (uid_t)v;
 			c.gid = colon ? (gid_t)w : (gid_t)v;
-			bad |= v >= BERTH_USERNS_SIZE;
 			break;
 		}
 		case 'G':
@@ -138,13 +138,19 @@ int main(int argc, char **argv)
 			bad = snprintf(c.workdir, sizeof(c.workdir), "%s", optarg) >= (int)sizeof(c.workdir);
 			break;
 		case 'v': {
+			/* SRC:DST[:ro|rw], exactly; no field empty, nothing truncated. */
 			struct berth_volume *vol = &c.volumes[c.nvolumes];
-			char *a = strtok(optarg, ":"), *b = strtok(NULL, ":"), *mode = strtok(NULL, ":");
+			char *b = strchr(optarg, ':'), *mode = b ? strchr(b + 1, ':') : NULL;
 
-			bad = c.nvolumes >= BERTH_MAX_VOLUMES || !a || !b || (mode && strcmp(mode, "rw") &&
-									      strcmp(mode, "ro"));
+			if (b)
+				*b++ = '\0';
+			if (mode)
+				*mode++ = '\0';
+			bad = c.nvolumes >= BERTH_MAX_VOLUMES || !b || !optarg[0] || !b[0] ||
+			      (mode && strcmp(mode, "rw") && strcmp(mode, "ro")) ||
+			      strlen(optarg) >= sizeof(vol->source) || strlen(b) >= sizeof(vol->target);
 			if (!bad) {
-				snprintf(vol->source, sizeof(vol->source), "%s", a);
+				snprintf(vol->source, sizeof(vol->source), "%s", optarg);
 				snprintf(vol->target, sizeof(vol->target), "%s", b);
 				vol->writable = mode && strcmp(mode, "rw") == 0;
 				c.nvolumes++;
@@ -186,9 +192,17 @@ int main(int argc, char **argv)
 			c.uid_base = (uint32_t)v;
 			have_base = 1;
 			break;
-		case O_POOL:
-			bad = sscanf(optarg, "%u:%u", &pool.start, &pool.count) != 2;
+		case O_POOL: {
+			char *colon = strchr(optarg, ':');
+
+			if (colon)
+				*colon = '\0';
+			bad = !colon || parse_u64(optarg, &v) < 0 || parse_u64(colon + 1, &w) < 0 ||
+			      v == 0 || v > UINT32_MAX || w < BERTH_USERNS_SIZE || v + w - 1 > UINT32_MAX;
+			pool.start = (uint32_t)v;
+			pool.count = (uint32_t)w;
 			break;
+		}
 		case O_UIDMAP:
 		case O_GIDMAP: {
 			struct berth_idmap_line *m = opt == O_UIDMAP ? c.uidmap : c.gidmap;
@@ -259,9 +273,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-run: %s: %s\n", c.name, berth_err_str(&err, buf, sizeof(buf)));
 		return 1;
 	}
-	signal(SIGTERM, forward);
-	signal(SIGINT, forward);
-	signal(SIGHUP, forward);
 	if (berth_container_start(&c, &r, &err) < 0) {
 		fprintf(stderr, "berth-run: %s\n", berth_err_str(&err, buf, sizeof(buf)));
 		if (fresh)
@@ -269,8 +280,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	child = r.pid;
-	while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR)
-		;
+	signal(SIGTERM, forward);
+	signal(SIGINT, forward);
+	signal(SIGHUP, forward);
+	status = 0;
+	while (waitpid(r.pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("berth-run: waitpid");
+			status = 1 << 8;
+			break;
+		}
+	}
 	if (berth_container_cleanup(&c, &err) < 0)
 		fprintf(stderr, "berth-run: %s\n", berth_err_str(&err, buf, sizeof(buf)));
 	close(r.pidfd);

@@ -21,8 +21,9 @@ int berth_idmap_pick(const struct berth_idpool *pool, const uint32_t *used, size
 	     b += BERTH_USERNS_SIZE) {
 		size_t i;
 
+		/* Overlap, not equality: a record from another pool or grid counts too. */
 		for (i = 0; i < nused; i++)
-			if (used[i] == b)
+			if (used[i] < b + BERTH_USERNS_SIZE && b < (uint64_t)used[i] + BERTH_USERNS_SIZE)
 				break;
 		if (i == nused) {
 			*base = (uint32_t)b;
@@ -85,9 +86,15 @@ int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool
 		berth_err_sys(err, "read %s", dir);
 		goto out;
 	}
-	while ((e = readdir(d)) && nused < sizeof(used) / sizeof(used[0]))
-		if (e->d_name[0] != '.' && read_base(dirfd, e->d_name, &used[nused]) == 0)
-			nused++;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || read_base(dirfd, e->d_name, &used[nused]) < 0)
+			continue;
+		if (++nused == sizeof(used) / sizeof(used[0])) {
+			closedir(d);
+			berth_err_set(err, ENOSPC, "more than %zu id ranges recorded in %s", nused - 1, dir);
+			goto out;
+		}
+	}
 	closedir(d);
 	if (berth_idmap_pick(pool, used, nused, base) < 0) {
 		berth_err_set(err, ENOSPC, "user namespace pool %" PRIu32 "+%" PRIu32 " is full", pool->start,
@@ -119,12 +126,20 @@ out:
 
 int berth_idmap_release(const char *dir, const char *name, struct berth_err *err)
 {
-	char path[512];
+	char path[512], lock[512];
+	int lockfd, rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(lock, sizeof(lock), "%s/.lock", dir);
+	/* Under the same lock as allocation: no one reads a half-removed record. */
+	lockfd = open(lock, O_RDWR | O_CLOEXEC);
+	if (lockfd >= 0)
+		flock(lockfd, LOCK_EX);
 	if (unlink(path) < 0 && errno != ENOENT)
-		return berth_err_sys(err, "remove %s", path);
-	return 0;
+		rc = berth_err_sys(err, "remove %s", path);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
 }
 
 static int write_map(pid_t pid, const char *file, const char *map, struct berth_err *err)

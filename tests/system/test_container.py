@@ -223,6 +223,10 @@ def checks(g):
         assert rc == 2 and "invalid value for --pids-limit: lots" in out, (rc, out)
         rc, out = g.run("%s --cap-add CAP_NOPE x %s /bin/true" % (RUN, IMG))
         assert rc == 2 and "invalid value for --cap-add: CAP_NOPE" in out, (rc, out)
+        for bad in ("-v /a::/b", "-v /a:/b:rw:junk", "-v /a", "--pool -1:65536", "--pool 5:10",
+                    "--uidmap 0:1:2:3"):
+            rc, out = g.run("%s %s x %s /bin/true" % (RUN, bad, IMG))
+            assert rc == 2 and "invalid value for --" in out, (bad, rc, out)
         rc, out = g.run("%s ../x %s /bin/true" % (RUN, IMG))
         assert rc == 2 and "invalid container name" in out, (rc, out)
         assert g.run("test -e /var/lib/berth/userns/x")[0] != 0, "a rejected start allocated ids"

@@ -48,6 +48,9 @@ static void idmap_pick(void)
 	CHECK(berth_idmap_pick(&pool, used, 2, &base) == 0 && base == 165536);
 	used[2] = 165536;
 	CHECK(berth_idmap_pick(&pool, used, 3, &base) == -1);
+	/* A range recorded off the grid still blocks the slots it overlaps. */
+	used[0] = 100001;
+	CHECK(berth_idmap_pick(&pool, used, 1, &base) == 0 && base == 231072);
 	/* A pool that ends near 2^32 must not wrap around. */
 	struct berth_idpool top = { 0xFFFF0000u, 0xFFFFu };
 	CHECK(berth_idmap_pick(&top, used, 0, &base) == -1);
