@@ -83,7 +83,7 @@ run: deps image
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/tests/seccomp-dump \
-		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/test-image/root.img $(B)/image/root.img
+		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
 clean:
@@ -120,3 +120,10 @@ $(B)/host/test-supervisor: tests/unit/test-supervisor.c tests/unit/t.h superviso
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ tests/unit/test-supervisor.c supervisor/caps.c \
 		supervisor/container.c supervisor/idmap.c supervisor/lib/err.c
+
+$(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/seccomp-json.c supervisor/seccomp.c \
+		supervisor/caps.c supervisor/lib/err.c $(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) -Isupervisor \
+		-I$(B)/host-sysroot/include -I$(B)/cjson-src -o $@ $< supervisor/seccomp-json.c supervisor/seccomp.c \
+		supervisor/caps.c supervisor/lib/err.c $(B)/cjson-src/cJSON.c $(B)/host-sysroot/lib/libseccomp.a
