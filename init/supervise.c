@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -119,10 +120,37 @@ static void start_service(struct service *s)
 	init_log(LOG_INFO_, "%s: started, pid %d", s->name, (int)pid);
 }
 
+/* SIGKILL everything left in S's cgroup, by pid. Not cgroup.kill: on the 6.1
+ * kernel a process of a cgroup that went through cgroup.kill gets every child
+ * it later clone3()s with CLONE_INTO_CGROUP killed at birth (seen: berth-run
+ * under a restarted shell), which would leave a restarted berthd unable to
+ * start any container. A few rounds catch processes forked meanwhile. */
+static void kill_leftovers(const struct service *s)
+{
+	static char buf[65536];
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", s->cgroup);
+	for (int round = 0; round < 5; round++) {
+		long n = init_read_file(path, buf, sizeof(buf));
+		int killed = 0;
+
+		for (char *p = buf; n > 0 && *p;) {
+			long pid = strtol(p, &p, 10);
+
+			if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
+				killed++;
+			while (*p == '\n')
+				p++;
+		}
+		if (!killed)
+			return;
+	}
+}
+
 static void service_exited(struct service *s, int status)
 {
 	int64_t now = init_now_ms(), at = s->last_start_ms + RESTART_MIN_MS;
-	char kill_path[128];
 
 	s->pid = 0;
 	if (WIFSIGNALED(status))
@@ -133,9 +161,7 @@ static void service_exited(struct service *s, int status)
 		return;
 	/* What the old instance left in its cgroup must not meet the new one
 	 * (containers live in berth/, not here). */
-	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", s->cgroup);
-	if (init_write_file(kill_path, "1") < 0)
-		init_log(LOG_ERR_, "%s: %s: %s", s->name, kill_path, strerror(errno));
+	kill_leftovers(s);
 	/* At least RESTART_MIN_MS between starts; a service that keeps failing
 	 * soon after starting waits twice as long each time, up to RESTART_MAX_MS. */
 	if (now - s->last_start_ms >= RESTART_HEALTHY_MS)

@@ -135,6 +135,17 @@ class Guest:
             raise GuestError("%r exited %d: %s" % (command, rc, out.strip()))
         return out
 
+    def background(self, command):
+        """Start COMMAND in the guest, detached from the shell: through an
+        intermediate sh, so the test shell never has a child of its own dying
+        while it waits for input (busybox ash without job control exits then)."""
+        self.check("sh -c '%s </dev/null >/dev/null 2>&1 &'" % command.replace("'", "'\\''"))
+
+    def restart_shell(self):
+        """End the debug shell; wait for PID 1 to start a new one and set it up."""
+        self._send("exit\n")
+        self.wait_shell()
+
     def send_nowait(self, command):
         self._send(command + "\n")
 

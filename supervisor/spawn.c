@@ -299,7 +299,8 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	for (nmfds = 1; nmfds <= c->nvolumes; nmfds++)
 		if ((mfds[nmfds] = berth_volume_open(&c->volumes[nmfds - 1], err)) < 0)
 			goto fail;
-	if (send_mounts(sp[0], mfds, nmfds, err) < 0)
+	/* EPIPE: the child is already gone; its report (if any) is still queued. */
+	if (send_mounts(sp[0], mfds, nmfds, err) < 0 && errno != EPIPE)
 		goto fail;
 	/* EOF: the child's end closed on a successful execve, or the child died
 	 * before it could report (an exit code of ours, or killed during setup). */
@@ -308,9 +309,14 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		siginfo_t si = { 0 };
 
 		if (waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid &&
-		    si.si_code == CLD_EXITED && si.si_status >= 120 && si.si_status <= 131) {
-			berth_err_set(err, 0, "%s: start failed during setup (exit code %d, no report)", c->name,
-				      si.si_status);
+		    ((si.si_code == CLD_EXITED && si.si_status >= 120 && si.si_status <= 131) ||
+		     si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)) {
+			if (si.si_code == CLD_EXITED)
+				berth_err_set(err, 0, "%s: start failed during setup (exit code %d, no report)",
+					      c->name, si.si_status);
+			else
+				berth_err_set(err, 0, "%s: start failed: killed by signal %d during setup",
+					      c->name, si.si_status);
 			reported = 1;
 			goto fail;
 		}

@@ -240,7 +240,7 @@ def main():
             report("boot_test_image", True)
             boot1_checks(g)
             # A process that ignores SIGTERM must not hold up the shutdown.
-            g.check("sh -c \"trap '' TERM HUP; exec sleep 100000\" </dev/null >/dev/null 2>&1 &")
+            g.background("sh -c \"trap '' TERM HUP; exec sleep 100000\"")
             shutdown_check(g, var, "reboot", "reboot_clean", "berth-init: shutdown: reboot")
 
             def stubborn_killed():

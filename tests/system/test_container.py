@@ -65,7 +65,7 @@ def checks(g):
     test("pids-limit-eagain-host-fine", pids_limit)
 
     def cgroup_and_cleanup():
-        g.check("%s sleeper %s /bin/sleep 1000 >/dev/null 2>&1 &" % (RUN, IMG))
+        g.background("%s sleeper %s /bin/sleep 1000" % (RUN, IMG))
         procs = poll(g, "cat /sys/fs/cgroup/berth/sleeper/cgroup.procs 2>/dev/null",
                      lambda rc, out: rc == 0 and out.strip() != "")
         pid = procs.split()[0]
@@ -217,6 +217,16 @@ def checks(g):
         rc, out = g.run("%s -v /var/lib/voltest:/proc/x vt %s /bin/true" % (RUN, IMG))
         assert rc == 1 and "volume target /proc/x is under /proc" in out, (rc, out)
     test("volume-under-proc-refused", volume_targets_refused)
+
+    def after_shell_restart():
+        # The debug shell's restart makes PID 1 kill what it left in its cgroup.
+        # Processes of that cgroup must still be able to start containers (on 6.1,
+        # after a cgroup.kill they could not: clone3 into a cgroup was SIGKILLed).
+        g.background("sleep 1000")
+        g.restart_shell()
+        out = g.check("%s again %s /bin/sh -c 'echo inside'" % (RUN, IMG)).strip()
+        assert out == "inside", out
+    test("containers-start-after-shell-restart", after_shell_restart)
 
     def bad_options():
         rc, out = g.run("%s --pids-limit lots x %s /bin/true" % (RUN, IMG))
