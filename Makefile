@@ -87,7 +87,7 @@ test: deps $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/tests/seccomp-dum
 	BUILD=$(B) tests/run
 
 clean:
-	rm -rf $(B)/init $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
+	rm -rf $(B)/init $(B)/supervisor $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
 		$(B)/test-image $(B)/rootfs
 distclean:
 	rm -rf $(B)
