@@ -41,19 +41,30 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	return 1;
 }
 
-int init_read_line(FILE *f, char *buf, size_t len)
+int init_each_line(const char *path, int (*fn)(void *arg, const char *line, int lineno), void *arg)
 {
-	size_t n;
-	int c;
+	char line[512];
+	int lineno = 0, sum = 0;
+	FILE *f = fopen(path, "re");
 
-	if (!fgets(buf, (int)len, f))
-		return 0;
-	n = strlen(buf);
-	if (n + 1 < len || buf[n - 1] == '\n' || feof(f))
-		return 1;
-	while ((c = getc(f)) != EOF && c != '\n')
-		;
-	return -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+		int c;
+
+		lineno++;
+		/* A line that did not fit is one error, never read as two lines. */
+		if (n + 1 == sizeof(line) && line[n - 1] != '\n' && !feof(f)) {
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			sum += fn(arg, NULL, lineno);
+		} else {
+			sum += fn(arg, line, lineno);
+		}
+	}
+	fclose(f);
+	return sum;
 }
 
 int init_conf_load(const char *path, struct init_conf *conf, char *err, size_t errlen)

@@ -3,7 +3,6 @@
 #define BERTH_INIT_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
 
 #define INIT_CONF_PATH "/etc/berth/berth.conf"
@@ -58,16 +57,20 @@ void init_console_reopen(void);
 int init_mount(const char *src, const char *target, const char *type, unsigned long flags,
 	       const char *data);
 int64_t init_now_ms(void);
-/* fgets that reports a line longer than LEN as -1 (and skips the rest of it);
- * 1 for a line, 0 at end of file. */
-int init_read_line(FILE *f, char *buf, size_t len);
+/* Call FN for each line of the list file PATH with its number; a line of 511
+ * bytes or more is passed as NULL (and skipped whole). Returns the sum of FN's
+ * results, or -1 with errno if PATH cannot be opened. */
+int init_each_line(const char *path, int (*fn)(void *arg, const char *line, int lineno), void *arg);
+/* Mount /proc, /sys and devtmpfs on /dev (nosuid, noexec; nodev but /dev),
+ * reopen the console as stdio and start logging to /dev/kmsg. Both stages. */
+void init_mount_kernel_fs(void);
 _Noreturn void init_fatal(const char *what);
 int init_load_modules(const char *list, const char *dir, int remove);
 
 /* --- stage1.c / stage2.c / supervise.c --- */
 _Noreturn void init_stage1(void);
 _Noreturn void init_stage2(void);
-void init_supervise_start(const char *cmdline, const struct init_conf *conf);
+void init_supervise_start(const char *cmdline);
 _Noreturn void init_supervise_loop(void);
 void init_block_signals(void);
 

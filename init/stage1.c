@@ -69,15 +69,7 @@ _Noreturn void init_stage1(void)
 	char *const argv[] = { "/sbin/init", NULL };
 	char *const envp[] = { NULL };
 
-	/* Errors here surface below: without /proc or /dev nothing else works. */
-	mkdir("/proc", 0555);
-	mkdir("/sys", 0555);
-	mkdir("/dev", 0755);
-	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
-	init_console_reopen();
-	init_log_open();
+	init_mount_kernel_fs();
 	init_log(LOG_INFO_, "stage 1 (initramfs) starting");
 
 	if (init_read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)

@@ -23,13 +23,9 @@
 
 static void mount_api_filesystems(void)
 {
-	const unsigned long nsd = MS_NOSUID | MS_NODEV, nsde = nsd | MS_NOEXEC;
+	const unsigned long nsde = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
-	init_mount("proc", "/proc", "proc", nsde, NULL);
-	init_mount("sysfs", "/sys", "sysfs", nsde, NULL);
-	init_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
-	init_console_reopen();
-	init_log_open();
+	init_mount_kernel_fs();
 	init_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		   "newinstance,ptmxmode=0666,mode=0620,gid=5");
 	init_mount("tmpfs", "/dev/shm", "tmpfs", nsde, "mode=1777");
@@ -75,38 +71,46 @@ static void setup_cgroups(const struct init_conf *conf)
 	init_log(LOG_INFO_, "cgroup2: berth/pids.max=%s", pids);
 }
 
+struct sysctl_ctx {
+	const char *list;
+	int applied;
+};
+
+/* One sysctl.conf line; returns 1 for a failure. */
+static int apply_sysctl(void *arg, const char *line, int lineno)
+{
+	struct sysctl_ctx *sc = arg;
+	char path[256], value[256], data[258];
+	int optional, r = line ? init_sysctl_parse_line(line, path, sizeof(path), value, sizeof(value),
+							&optional) : -1;
+
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		init_log(LOG_ERR_, "sysctl: %s:%d: malformed or over-long line", sc->list, lineno);
+		return 1;
+	}
+	/* With the newline, as sysctl(8) writes: some handlers insist on it. */
+	snprintf(data, sizeof(data), "%s\n", value);
+	if (init_write_file(path, data) == 0) {
+		sc->applied++;
+		return 0;
+	}
+	if (optional && errno == ENOENT)
+		return 0;
+	init_log(LOG_ERR_, "sysctl: %s:%d: %s = %s: %s", sc->list, lineno, path, value, strerror(errno));
+	return 1;
+}
+
 static void apply_sysctls(const char *list)
 {
-	char line[512], path[256], value[256], data[258];
-	int lineno = 0, applied = 0, failed = 0, optional, r;
-	FILE *f = fopen(list, "re");
+	struct sysctl_ctx sc = { list, 0 };
+	int failed = init_each_line(list, apply_sysctl, &sc);
 
-	if (!f) {
+	if (failed < 0)
 		init_log(LOG_ERR_, "sysctl: %s: %s", list, strerror(errno));
-		return;
-	}
-	while ((r = init_read_line(f, line, sizeof(line))) != 0) {
-		lineno++;
-		if (r > 0)
-			r = init_sysctl_parse_line(line, path, sizeof(path), value, sizeof(value), &optional);
-		if (r == 0)
-			continue;
-		if (r < 0) {
-			init_log(LOG_ERR_, "sysctl: %s:%d: malformed or over-long line", list, lineno);
-			failed++;
-		} else if (snprintf(data, sizeof(data), "%s\n", value), init_write_file(path, data) < 0) {
-			/* With the newline, as sysctl(8) writes: some handlers insist on it. */
-			if (optional && errno == ENOENT)
-				continue;
-			init_log(LOG_ERR_, "sysctl: %s:%d: %s = %s: %s", list, lineno, path, value,
-				 strerror(errno));
-			failed++;
-		} else {
-			applied++;
-		}
-	}
-	fclose(f);
-	init_log(failed ? LOG_ERR_ : LOG_INFO_, "sysctl: %d applied, %d failed", applied, failed);
+	else
+		init_log(failed ? LOG_ERR_ : LOG_INFO_, "sysctl: %d applied, %d failed", sc.applied, failed);
 }
 
 static void set_hostname(void)
@@ -134,17 +138,14 @@ static void loopback_up(void)
 		close(fd);
 }
 
-static void make_state_dirs(void)
+/* berthd and the runtime create their own state directories; PID 1 only says
+ * loudly, once more, when /var will not keep them. */
+static void warn_volatile_var(void)
 {
 	struct statfs sfs;
 
 	if (statfs("/var", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC_)
 		init_log(LOG_CRIT_, "WARNING: /var is a tmpfs: state, units and logs are lost at reboot");
-	mkdir("/run/berth", 0755);
-	mkdir("/var/lib", 0755);
-	mkdir("/var/lib/berth", 0755);
-	mkdir("/var/log", 0755);
-	mkdir("/var/log/berth", 0750);
 }
 
 _Noreturn void init_stage2(void)
@@ -167,7 +168,7 @@ _Noreturn void init_stage2(void)
 	apply_sysctls("/etc/berth/sysctl.conf");
 	set_hostname();
 	loopback_up();
-	make_state_dirs();
-	init_supervise_start(cmdline, &conf);
+	warn_volatile_var();
+	init_supervise_start(cmdline);
 	init_supervise_loop();
 }

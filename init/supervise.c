@@ -248,12 +248,11 @@ static _Noreturn void shutdown_system(int how, const char *what)
 	init_fatal("reboot(2) returned");
 }
 
-void init_supervise_start(const char *cmdline, const struct init_conf *conf)
+void init_supervise_start(const char *cmdline)
 {
 	char value[64];
 	int r;
 
-	(void)conf;
 	services[0].enabled = 1;
 	r = init_cmdline_get(cmdline, "berth.debug_shell", value, sizeof(value));
 	if (r == 1)

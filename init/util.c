@@ -127,48 +127,61 @@ _Noreturn void init_fatal(const char *what)
 		pause();
 }
 
+struct modules_ctx {
+	const char *list, *dir;
+	int remove;
+};
+
+static int load_module(void *arg, const char *line, int lineno)
+{
+	const struct modules_ctx *m = arg;
+	char name[64], path[256];
+	int fd, r = line ? init_module_parse_line(line, name, sizeof(name)) : -1;
+
+	if (r <= 0) {
+		if (r < 0)
+			init_log(LOG_ERR_, "%s:%d: invalid module name", m->list, lineno);
+		return r < 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ko", m->dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST);
+	if (r)
+		init_log(LOG_ERR_, "load module %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (m->remove)
+		unlink(path);
+	return r;
+}
+
 /* Load every module named in LIST from DIR/NAME.ko, in order. A module that is
  * already present (built in or loaded) is fine. With REMOVE, delete each file and
  * LIST afterwards (initramfs memory is only freed with its files). Returns the
- * number of failures. */
+ * number of failures; a missing LIST is none. */
 int init_load_modules(const char *list, const char *dir, int remove)
 {
-	char line[128], name[64], path[256];
-	int failed = 0, lineno = 0, r;
-	FILE *f = fopen(list, "re");
+	struct modules_ctx m = { list, dir, remove };
+	int failed = init_each_line(list, load_module, &m);
 
-	if (!f) {
+	if (failed < 0) {
 		if (errno == ENOENT)
 			return 0;
 		init_log(LOG_ERR_, "%s: %s", list, strerror(errno));
 		return 1;
 	}
-	while ((r = init_read_line(f, line, sizeof(line))) != 0) {
-		int fd;
-
-		lineno++;
-		if (r > 0)
-			r = init_module_parse_line(line, name, sizeof(name));
-		if (r == 0)
-			continue;
-		if (r < 0) {
-			init_log(LOG_ERR_, "%s:%d: invalid module name", list, lineno);
-			failed++;
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s.ko", dir, name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)) {
-			init_log(LOG_ERR_, "load module %s: %s", path, strerror(errno));
-			failed++;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (remove)
-			unlink(path);
-	}
-	fclose(f);
 	if (remove)
 		unlink(list);
 	return failed;
+}
+
+void init_mount_kernel_fs(void)
+{
+	const unsigned long nsde = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	init_mount("proc", "/proc", "proc", nsde, NULL);
+	init_mount("sysfs", "/sys", "sysfs", nsde, NULL);
+	init_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755");
+	init_console_reopen();
+	init_log_open();
 }

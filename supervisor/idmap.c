@@ -56,6 +56,26 @@ static int read_base(int dirfd, const char *name, uint32_t *base)
 	return 0;
 }
 
+/* mkdir -p: the runtime owns its state tree under /var/lib/berth. */
+int berth_mkdir_p(const char *path, mode_t mode, struct berth_err *err)
+{
+	char buf[256];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return berth_err_set(err, ENAMETOOLONG, "mkdir %s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(buf, saved ? 0755 : mode) < 0 && errno != EEXIST)
+				return berth_err_sys(err, "mkdir %s", buf);
+			if (!(*p = saved))
+				return 0;
+		}
+	}
+}
+
 int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool *pool,
 		    uint32_t *base, int *fresh, struct berth_err *err)
 {
@@ -67,8 +87,8 @@ int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool
 	struct dirent *e;
 
 	*fresh = 0;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return berth_err_sys(err, "mkdir %s", dir);
+	if (berth_mkdir_p(dir, 0700, err) < 0)
+		return -1;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return berth_err_sys(err, "open %s", dir);

@@ -16,6 +16,9 @@ struct berth_idpool {
 	uint32_t count; /* ids in the pool (a multiple of 65536) */
 };
 
+/* mkdir -p PATH (the last component with MODE, parents 0755). */
+int berth_mkdir_p(const char *path, mode_t mode, struct berth_err *err);
+
 /* Pure: the lowest slot base in POOL not in USED[0..NUSED); 0 and -1 if full. */
 int berth_idmap_pick(const struct berth_idpool *pool, const uint32_t *used, size_t nused,
 		     uint32_t *base);

@@ -90,9 +90,9 @@ def boot1_checks(g):
         fstype, opts = mount_options(g, "/var")
         assert fstype == "ext4", "/var is %s" % fstype
         assert {"rw", "nosuid", "nodev"} <= opts, "/var options %s" % sorted(opts)
-        out = g.check("%s write /var/lib/berth-test-marker" % PROBE).strip()
+        out = g.check("%s write /var/berth-test-marker" % PROBE).strip()
         assert out == "OK", "write to /var: %s" % out
-        g.check("echo %s > /var/lib/berth-test-marker && sync" % boot1_checks.token)
+        g.check("echo %s > /var/berth-test-marker && sync" % boot1_checks.token)
     test("var_writable_ext4", var_rw)
 
     def cgroup2():
@@ -258,7 +258,7 @@ def main():
             report("boot_shipped_image", True)
 
             def persisted():
-                out = g.check("cat /var/lib/berth-test-marker").strip()
+                out = g.check("cat /var/berth-test-marker").strip()
                 assert out == boot1_checks.token, "marker %r, want %r" % (out, boot1_checks.token)
             test("var_persists_across_reboot", persisted)
 

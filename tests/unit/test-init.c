@@ -247,25 +247,42 @@ static void conf_syntax_error(void)
 	CHECK_STR(err, want);
 }
 
-static void read_line_too_long(void)
-{
-	char buf[16];
-	const char *p = write_conf("g.conf", "short\nthis line is far too long for it\nnext\n"
-					     "fifteen-chars!!\nlast");
-	FILE *f = fopen(p, "r");
+struct lines_seen {
+	char text[8][16];
+	int lineno[8], n;
+};
 
-	CHECK(f);
-	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
-	CHECK_STR(buf, "short\n");
+static int collect_line(void *arg, const char *line, int lineno)
+{
+	struct lines_seen *ls = arg;
+
+	snprintf(ls->text[ls->n], sizeof(ls->text[0]), "%s", line ? line : "(too long)");
+	ls->lineno[ls->n++] = lineno;
+	return line ? 0 : 1;
+}
+
+static void list_lines_too_long(void)
+{
+	static char longline[1200];
+	char text[2048];
+	struct lines_seen ls = { .n = 0 };
+
+	/* 600 bytes on line 2 (over the 511 a line may hold), 510 on line 4 (fits). */
+	memset(longline, 'x', 600);
+	snprintf(text, sizeof(text), "short\n%s\nnext\n%.510s\nlast", longline, longline);
+	const char *p = write_conf("g.conf", text);
+
+	CHECK(init_each_line(p, collect_line, &ls) == 1);
+	CHECK(ls.n == 5);
+	CHECK_STR(ls.text[0], "short\n");
 	/* The tail of an over-long line is skipped, never read as a line of its own. */
-	CHECK(init_read_line(f, buf, sizeof(buf)) == -1);
-	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
-	CHECK_STR(buf, "next\n");
-	CHECK(init_read_line(f, buf, sizeof(buf)) == -1);
-	CHECK(init_read_line(f, buf, sizeof(buf)) == 1);
-	CHECK_STR(buf, "last");
-	CHECK(init_read_line(f, buf, sizeof(buf)) == 0);
-	fclose(f);
+	CHECK_STR(ls.text[1], "(too long)");
+	CHECK(ls.lineno[1] == 2);
+	CHECK_STR(ls.text[2], "next\n");
+	CHECK(ls.lineno[2] == 3);
+	CHECK(strncmp(ls.text[3], "xxxx", 4) == 0);
+	CHECK_STR(ls.text[4], "last");
+	CHECK(init_each_line("/nonexistent/list", collect_line, &ls) == -1);
 }
 
 int main(void)
@@ -289,7 +306,7 @@ int main(void)
 	RUN(conf_parent_pids_max);
 	RUN(conf_invalid_keeps_default);
 	RUN(conf_syntax_error);
-	RUN(read_line_too_long);
+	RUN(list_lines_too_long);
 	for (const char *n = "abcdefg"; *n; n++) {
 		char path[300];
 

@@ -85,6 +85,27 @@ static void idmap_persisted(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+static void idmap_creates_state_dirs(void)
+{
+	char dir[] = "/tmp/berth-idmap-XXXXXX", nested[96], path[160];
+	struct berth_idpool pool = { 1000000, 65536 };
+	struct berth_err err;
+	uint32_t base;
+	int fresh;
+
+	CHECK(mkdtemp(dir));
+	/* A fresh /var has no /var/lib/berth: the runtime makes its own tree. */
+	snprintf(nested, sizeof(nested), "%s/lib/berth/userns", dir);
+	CHECK(berth_idmap_get(nested, "web", &pool, &base, &fresh, &err) == 0 && fresh && base == 1000000);
+	CHECK(berth_idmap_release(nested, "web", &err) == 0);
+	snprintf(path, sizeof(path), "%s/.lock", nested);
+	CHECK(unlink(path) == 0 && rmdir(nested) == 0);
+	snprintf(path, sizeof(path), "%s/lib/berth", dir);
+	CHECK(rmdir(path) == 0);
+	snprintf(path, sizeof(path), "%s/lib", dir);
+	CHECK(rmdir(path) == 0 && rmdir(dir) == 0);
+}
+
 static void base_container(struct berth_container *c)
 {
 	static char prog[] = "/bin/true";
@@ -186,6 +207,7 @@ int main(void)
 	RUN(cap_default_set);
 	RUN(idmap_pick);
 	RUN(idmap_persisted);
+	RUN(idmap_creates_state_dirs);
 	RUN(container_defaults);
 	RUN(container_invalid);
 	RUN(explicit_maps_valid);
