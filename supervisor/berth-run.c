@@ -259,16 +259,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-run: invalid container name '%s'\n", c.name);
 		return 2;
 	}
-	/* One explicit map serves for both, as in Podman. */
-	if (c.nuidmap && !c.ngidmap) {
-		memcpy(c.gidmap, c.uidmap, sizeof(c.gidmap));
-		c.ngidmap = c.nuidmap;
-	} else if (c.ngidmap && !c.nuidmap) {
-		memcpy(c.uidmap, c.gidmap, sizeof(c.uidmap));
-		c.nuidmap = c.ngidmap;
-	}
-	if (c.nuidmap)
-		have_base = 1; /* nothing to allocate */
+	if (c.nuidmap || c.ngidmap)
+		have_base = 1; /* explicit maps: nothing to allocate */
 	if (!have_base && berth_idmap_get(BERTH_USERNS_DIR, c.name, &pool, &c.uid_base, &fresh, &err) < 0) {
 		fprintf(stderr, "berth-run: %s: %s\n", c.name, berth_err_str(&err, buf, sizeof(buf)));
 		return 1;

@@ -90,8 +90,20 @@ static int id_mapped(const struct berth_idmap_line *m, int n, uint32_t id)
 	return 0;
 }
 
+const struct berth_idmap_line *berth_container_idmap(const struct berth_container *c, int gid, int *n)
+{
+	int own = gid ? c->ngidmap : c->nuidmap;
+
+	*n = own ? own : (gid ? c->nuidmap : c->ngidmap);
+	return (own ? gid : !gid) ? c->gidmap : c->uidmap;
+}
+
 int berth_container_validate(const struct berth_container *c, struct berth_err *err)
 {
+	int nu, ng;
+	const struct berth_idmap_line *um = berth_container_idmap(c, 0, &nu);
+	const struct berth_idmap_line *gm = berth_container_idmap(c, 1, &ng);
+
 	if (!berth_name_valid(c->name))
 		return berth_err_set(err, EINVAL, "invalid container name '%s'", c->name);
 	/* ',' ':' and '\\' separate overlay options (ReadOnly=no): never in the path. */
@@ -104,7 +116,7 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 		return berth_err_set(err, EINVAL, "%s: working directory '%s' is not absolute", c->name,
 				     c->workdir);
 	/* Container id 0 must never be host root. */
-	if ((c->nuidmap == 0 || c->ngidmap == 0) &&
+	if (nu == 0 &&
 	    (c->uid_base == 0 || (uint64_t)c->uid_base + BERTH_USERNS_SIZE > 0xFFFFFFFFull))
 		return berth_err_set(err, EINVAL, "%s: invalid user namespace base %u", c->name,
 				     (unsigned)c->uid_base);
@@ -115,11 +127,11 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 			       ? berth_err_set(err, EINVAL, "%s: more than %d id map lines", c->name,
 					       BERTH_MAX_IDMAP)
 			       : -1;
-	if (!id_mapped(c->uidmap, c->nuidmap, c->uid) || !id_mapped(c->gidmap, c->ngidmap, c->gid))
+	if (!id_mapped(um, nu, c->uid) || !id_mapped(gm, ng, c->gid))
 		return berth_err_set(err, EINVAL, "%s: user %u:%u is outside the container's id range",
 				     c->name, (unsigned)c->uid, (unsigned)c->gid);
 	for (int i = 0; i < c->ngroups; i++)
-		if (!id_mapped(c->gidmap, c->ngidmap, c->groups[i]))
+		if (!id_mapped(gm, ng, c->groups[i]))
 			return berth_err_set(err, EINVAL, "%s: group %u is outside the container's id range",
 					     c->name, (unsigned)c->groups[i]);
 	for (int i = 0; i < c->nvolumes; i++) {

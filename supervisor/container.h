@@ -67,6 +67,11 @@ struct berth_running {
 	char cgroup[256];
 };
 
+/* The uid (GID 0) or gid (GID 1) map in force: the explicit lines of that kind,
+ * else those of the other kind (one map given alone serves for both, as in
+ * Podman), else none (*N = 0: the allocated range at uid_base). */
+const struct berth_idmap_line *berth_container_idmap(const struct berth_container *c, int gid, int *n);
+
 /* Defaults: design.md "Containers". */
 void berth_container_init(struct berth_container *c);
 

@@ -197,11 +197,15 @@ static void format_map(const struct berth_idmap_line *m, int n, uint32_t base, c
 int berth_idmap_write(pid_t pid, const struct berth_container *c, struct berth_err *err)
 {
 	char map[BERTH_MAX_IDMAP * 40];
+	const struct berth_idmap_line *m;
+	int n;
 
 	/* gid_map first, as crun does; setgroups stays "allow" (we are root). */
-	format_map(c->gidmap, c->ngidmap, c->uid_base, map, sizeof(map));
+	m = berth_container_idmap(c, 1, &n);
+	format_map(m, n, c->uid_base, map, sizeof(map));
 	if (write_map(pid, "gid_map", map, err) < 0)
 		return -1;
-	format_map(c->uidmap, c->nuidmap, c->uid_base, map, sizeof(map));
+	m = berth_container_idmap(c, 0, &n);
+	format_map(m, n, c->uid_base, map, sizeof(map));
 	return write_map(pid, "uid_map", map, err);
 }

@@ -189,6 +189,32 @@ static void explicit_maps_valid(void)
 	CHECK(berth_container_validate(&c, &err) == 0);
 }
 
+static void one_map_serves_both(void)
+{
+	struct berth_container c;
+	struct berth_err err;
+	int n;
+
+	base_container(&c);
+	c.uid_base = 0;
+	c.nuidmap = 1;
+	c.uidmap[0] = (struct berth_idmap_line){ 0, 200000, 1000 };
+	CHECK(berth_container_idmap(&c, 1, &n) == c.uidmap && n == 1);
+	CHECK(berth_container_idmap(&c, 0, &n) == c.uidmap && n == 1);
+	c.gid = 999;
+	CHECK(berth_container_validate(&c, &err) == 0);
+	c.gid = 1000; /* outside the map the gid map inherits */
+	CHECK(berth_container_validate(&c, &err) == -1);
+	c.gid = 0;
+	c.ngidmap = 1;
+	c.gidmap[0] = (struct berth_idmap_line){ 0, 300000, 5 };
+	CHECK(berth_container_idmap(&c, 1, &n) == c.gidmap && n == 1);
+	c.nuidmap = 0;
+	CHECK(berth_container_idmap(&c, 0, &n) == c.gidmap && n == 1);
+	c.nuidmap = c.ngidmap = 0;
+	CHECK(berth_container_idmap(&c, 0, &n) && n == 0);
+}
+
 static void err_context(void)
 {
 	struct berth_err err;
@@ -211,6 +237,7 @@ int main(void)
 	RUN(container_defaults);
 	RUN(container_invalid);
 	RUN(explicit_maps_valid);
+	RUN(one_map_serves_both);
 	RUN(err_context);
 	return t_failed_total ? 1 : 0;
 }
