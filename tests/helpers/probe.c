@@ -101,6 +101,17 @@ static void status_field(const char *key, char *out, size_t len)
 		fclose(f);
 }
 
+/* Each row: check name, /proc/self/status field, expected value. */
+static void expect_status(const char *const rows[][3])
+{
+	char buf[64];
+
+	for (; rows[0][0]; rows++) {
+		status_field(rows[0][1], buf, sizeof(buf));
+		expect(rows[0][0], buf, rows[0][2]);
+	}
+}
+
 static void check_syscalls(pid_t hostpid)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -169,15 +180,17 @@ static void check_syscalls(pid_t hostpid)
 	expect("capset-raise", res(syscall(SYS_capset, &hdr, data)), "EPERM");
 }
 
-/* Nothing of the runtime reaches the container: only 0, 1 and 2 are open. */
-static void check_fds(void)
+/* The entries of directory PATH, comma-separated, without "." names and
+ * without the directory's own descriptor (for /proc/self/fd); "" if none. */
+static const char *list_dir(const char *path)
 {
-	char buf[128] = "";
-	DIR *d = opendir("/proc/self/fd");
+	static char buf[256];
+	DIR *d = opendir(path);
 	struct dirent *e;
 
+	buf[0] = '\0';
 	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d) &&
+		if (e->d_name[0] != '.' && !(strcmp(path, "/proc/self/fd") == 0 && atoi(e->d_name) == dirfd(d)) &&
 		    strlen(buf) + strlen(e->d_name) + 2 < sizeof(buf)) {
 			if (buf[0])
 				strcat(buf, ",");
@@ -185,14 +198,50 @@ static void check_fds(void)
 		}
 	if (d)
 		closedir(d);
-	expect("only-stdio-fds", buf, "0,1,2");
+	return buf;
+}
+
+/* Nothing of the runtime reaches the container: only 0, 1 and 2 are open. */
+static void check_fds(void)
+{
+	expect("only-stdio-fds", list_dir("/proc/self/fd"), "0,1,2");
+}
+
+/* Docker's masked paths (the reference list, kept here apart from the
+ * runtime's own): each one that exists reads as empty, file or directory. */
+static void check_masked(void)
+{
+	static const char *const paths[] = {
+		"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
+		"/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware",
+		"/sys/devices/system/cpu/cpu0/thermal_throttle",
+	};
+	char name[80], buf[64];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (lstat(paths[i], &st) < 0)
+			continue;
+		snprintf(name, sizeof(name), "masked%s", paths[i]);
+		for (char *c = name; *c; c++)
+			*c = *c == '/' ? '-' : *c;
+		if (S_ISDIR(st.st_mode)) {
+			expect(name, list_dir(paths[i])[0] ? "has entries" : "empty", "empty");
+		} else {
+			int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+			ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+			expect(name, fd < 0 ? errname(errno) : n == 0 ? "empty" : "readable", "empty");
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 }
 
 static void check_filesystem(void)
 {
 	char buf[64];
-	int fd;
-	ssize_t n;
 
 	expect("write-root", errname(try_write("/berth-probe")), "EROFS");
 	expect("write-etc", errname(try_write("/etc/berth-probe")), "EROFS");
@@ -202,26 +251,6 @@ static void check_filesystem(void)
 	expect("write-cgroup", errname(try_write("/sys/fs/cgroup/pids.max")), "EROFS");
 	expect("write-tmp", errname(try_write("/tmp/berth-probe")), "OK");
 	expect("write-dev-shm", errname(try_write("/dev/shm/berth-probe")), "OK");
-	/* /proc/kcore is masked with /dev/null: it opens and reads as empty. */
-	fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-	snprintf(buf, sizeof(buf), "%s", fd < 0 ? errname(errno) : n == 0 ? "empty" : "readable");
-	expect("read-kcore-masked", buf, "empty");
-	if (fd >= 0)
-		close(fd);
-	fd = open("/sys/firmware", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		DIR *d = fdopendir(fd);
-		struct dirent *e;
-		int entries = 0;
-
-		while (d && (e = readdir(d)))
-			entries += e->d_name[0] != '.';
-		snprintf(buf, sizeof(buf), "%d entries", entries);
-		expect("sys-firmware-masked", buf, "0 entries");
-		if (d)
-			closedir(d);
-	}
 	/* The image's files belong to the container's root (idmapped mount). */
 	{
 		struct stat st;
@@ -255,17 +284,7 @@ static void check_identity(const char *base)
 	if (base[0])
 		expect("uid-map", buf, want);
 	/* Only lo in the network namespace. */
-	d = opendir("/sys/class/net");
-	buf[0] = '\0';
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && strlen(buf) + strlen(e->d_name) + 2 < sizeof(buf)) {
-			if (buf[0])
-				strcat(buf, ",");
-			strcat(buf, e->d_name);
-		}
-	if (d)
-		closedir(d);
-	expect("only-loopback", buf, "lo");
+	expect("only-loopback", list_dir("/sys/class/net"), "lo");
 	/* Only our own processes: we are PID 1 and alone. */
 	d = opendir("/proc");
 	while (d && (e = readdir(d))) {
@@ -278,20 +297,16 @@ static void check_identity(const char *base)
 		closedir(d);
 	snprintf(buf, sizeof(buf), "pid %d, %d others", (int)getpid(), others);
 	expect("pid-namespace-alone", buf, "pid 1, 0 others");
-	status_field("NoNewPrivs", buf, sizeof(buf));
-	expect("no-new-privs", buf, "1");
-	status_field("Seccomp", buf, sizeof(buf));
-	expect("seccomp-filter", buf, "2");
 	/* The default 11: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
 	 * NET_BIND_SERVICE SYS_CHROOT SETFCAP. */
-	status_field("CapBnd", buf, sizeof(buf));
-	expect("cap-bounding", buf, "00000000800405fb");
-	status_field("CapEff", buf, sizeof(buf));
-	expect("cap-effective", buf, "00000000800405fb");
-	status_field("CapInh", buf, sizeof(buf));
-	expect("cap-inheritable", buf, "0000000000000000");
-	status_field("CapAmb", buf, sizeof(buf));
-	expect("cap-ambient", buf, "0000000000000000");
+	expect_status((const char *const[][3]){
+		{ "no-new-privs", "NoNewPrivs", "1" },
+		{ "seccomp-filter", "Seccomp", "2" },
+		{ "cap-bounding", "CapBnd", "00000000800405fb" },
+		{ "cap-effective", "CapEff", "00000000800405fb" },
+		{ "cap-inheritable", "CapInh", "0000000000000000" },
+		{ "cap-ambient", "CapAmb", "0000000000000000" },
+		{ NULL, NULL, NULL } });
 }
 
 /* As a non-root container user: no capabilities, and a setuid-root binary
@@ -301,10 +316,10 @@ static void check_user(const char *uid)
 	char buf[64];
 	FILE *p;
 
-	status_field("CapEff", buf, sizeof(buf));
-	expect("user-cap-effective", buf, "0000000000000000");
-	status_field("CapPrm", buf, sizeof(buf));
-	expect("user-cap-permitted", buf, "0000000000000000");
+	expect_status((const char *const[][3]){
+		{ "user-cap-effective", "CapEff", "0000000000000000" },
+		{ "user-cap-permitted", "CapPrm", "0000000000000000" },
+		{ NULL, NULL, NULL } });
 	snprintf(buf, sizeof(buf), "%u", (unsigned)geteuid());
 	expect("user-euid", buf, uid);
 	p = popen("/usr/bin/probe-suid euid", "r");
@@ -363,6 +378,7 @@ int main(int argc, char **argv)
 		check_syscalls(argc > 2 ? (pid_t)atoi(argv[2]) : 0);
 		check_filesystem();
 		check_fds();
+		check_masked();
 		check_identity(argc > 3 ? argv[3] : "");
 		return failures ? 1 : 0;
 	}
