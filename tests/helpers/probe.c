@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -201,10 +202,20 @@ static const char *list_dir(const char *path)
 	return buf;
 }
 
-/* Nothing of the runtime reaches the container: only 0, 1 and 2 are open. */
+/* Nothing of the runtime reaches the container: only 0, 1 and 2 are open; it
+ * leads a session of its own; no parent-death signal survives into it (a
+ * container outlives a supervisor restart). */
 static void check_fds(void)
 {
+	char buf[32];
+	int sig = -1;
+
 	expect("only-stdio-fds", list_dir("/proc/self/fd"), "0,1,2");
+	snprintf(buf, sizeof(buf), "%d", (int)getsid(0));
+	expect("own-session", buf, "1");
+	prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
+	snprintf(buf, sizeof(buf), "%d", sig);
+	expect("no-parent-death-signal", buf, "0");
 }
 
 /* Docker's masked paths (the reference list, kept here apart from the
@@ -320,6 +331,9 @@ static void check_user(const char *uid)
 		{ "user-cap-effective", "CapEff", "0000000000000000" },
 		{ "user-cap-permitted", "CapPrm", "0000000000000000" },
 		{ NULL, NULL, NULL } });
+	/* SECBIT_NOROOT, locked: becoming uid 0 would not bring capabilities back. */
+	snprintf(buf, sizeof(buf), "%#x", (unsigned)prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) & 0x3);
+	expect("user-securebits-noroot-locked", buf, "0x3");
 	snprintf(buf, sizeof(buf), "%u", (unsigned)geteuid());
 	expect("user-euid", buf, uid);
 	p = popen("/usr/bin/probe-suid euid", "r");

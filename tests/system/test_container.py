@@ -47,11 +47,11 @@ def checks(g):
     test("userns-range-allocated-and-kept", idrange)
 
     rc, out = g.run("%s probe %s /usr/bin/probe container %s %s" % (RUN, IMG, hostpid, base), 120)
-    relay_probe(out, 52)
+    relay_probe(out, 54)
     report("probe-suite-exit-status", rc == 0, "probe exited %d: %s" % (rc, out[-300:]))
 
     rc, out = g.run("%s --user 1000:1000 probeuser %s /usr/bin/probe user 1000" % (RUN, IMG), 120)
-    relay_probe(out, 4)
+    relay_probe(out, 5)
 
     def pids_limit():
         rc, out = g.run("%s --pids-limit 10 forker %s /usr/bin/probe fork-until-fail" % (RUN, IMG), 120)
@@ -180,7 +180,7 @@ def checks(g):
         g.check("base64 -d /tmp/docker.b64 > /tmp/docker.json")
         rc, out = g.run("%s --seccomp /tmp/docker.json probe %s /usr/bin/probe container %s %s"
                         % (RUN, IMG, hostpid, base), 120)
-        relay_probe(out, 52, prefix="docker-json-")
+        relay_probe(out, 54, prefix="docker-json-")
     docker_json()
 
     def clone_fallback():
