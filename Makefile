@@ -33,7 +33,7 @@ INIT_HDRS := $(wildcard init/*.h)
 INIT_PURE := init/parse.c init/conf.c
 
 .PHONY: all deps image test test-unit test-system run clean distclean
-all: $(B)/init/berth-init $(B)/supervisor/berth-run
+all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
 
 deps: $(B)/stamps/deps
 $(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot
@@ -58,7 +58,7 @@ $(B)/host/test-init: tests/unit/test-init.c tests/unit/t.h $(INIT_PURE) $(INIT_H
 	$(HCC) $(HCFLAGS) -Iinit -Itests/unit -o $@ tests/unit/test-init.c $(INIT_PURE) $(B)/host/inih.o
 
 # Images: the shipped one, and the test one (the shipped root plus tests/system/overlay).
-IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
+IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
 image: $(B)/image/root.img
 $(B)/image/root.img: $(IMAGE_INPUTS)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/image
@@ -66,7 +66,8 @@ $(B)/image/root.img: $(IMAGE_INPUTS)
 $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/tests/probe $(B)/tests/rootfs/.stamp \
 		$(shell find tests/system/overlay -type f 2>/dev/null)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/test-image tests/system/overlay \
-		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe
+		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
+		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
 
 # The container image the probe suite runs in: busybox, the probe, and a
 # setuid-root copy of it (which must gain nothing under no_new_privs).
@@ -82,7 +83,7 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 run: deps image
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
-test: deps $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/tests/seccomp-dump \
+test: deps all $(B)/tests/seccomp-dump \
 		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
@@ -99,16 +100,25 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 		-Iinit -I$(SYSROOT)/include -o $@ $< init/parse.c init/conf.c $(B)/inih-src/ini.c
 
 # supervisor/: the container runtime (and, later, berthd and berthctl).
-SUP_LIB_SRCS := supervisor/lib/err.c supervisor/caps.c supervisor/cgroup.c supervisor/container.c \
-                supervisor/idmap.c supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c \
-                supervisor/spawn.c
+# The runtime and supervisor library: one archive, so each program links only what it uses.
+SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values.c supervisor/lib/buf.c \
+                supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
+                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c \
+                supervisor/unit.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
+                supervisor/proto.c supervisor/authz.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
-$(B)/supervisor/berth-run.unstripped: supervisor/berth-run.c $(SUP_LIB_SRCS) $(SUP_HDRS) VERSION $(B)/stamps/deps
+SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
+SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a
+$(B)/supervisor/obj/%.o: supervisor/%.c $(SUP_HDRS) VERSION $(B)/stamps/deps
 	@mkdir -p $(@D)
-	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ supervisor/berth-run.c $(SUP_LIB_SRCS) \
-		$(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a
-$(B)/supervisor/berth-run: $(B)/supervisor/berth-run.unstripped
+	$(TCC) $(TCFLAGS) -Isupervisor -c -o $@ $<
+$(B)/supervisor/libberth.a: $(SUP_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(B)/supervisor/libberth.a $(SUP_LIBS)
+$(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
+.PRECIOUS: $(B)/supervisor/%.unstripped
 
 $(B)/tests/seccomp-dump: tests/unit/seccomp-dump.c supervisor/seccomp.c supervisor/caps.c supervisor/lib/err.c $(SUP_HDRS) $(B)/stamps/deps
 	@mkdir -p $(@D)

@@ -8,6 +8,10 @@
 #define INIT_CONF_PATH "/etc/berth/berth.conf"
 #define INIT_DEFAULT_PARENT_PIDS_MAX 4096L
 #define INIT_PIDS_MAX_LIMIT 4194304L /* PID_MAX_LIMIT on 64-bit */
+/* argv[0] that selects container mode: where the supervisor bind-mounts
+ * berth-init for RunInit=yes. The kernel starts the host's PID 1 as /init or
+ * /sbin/init and the command line only adds argv[1..], so the host never gets here. */
+#define BERTH_CONTAINER_INIT_PATH "/run/berth-init"
 
 /* --- parse.c: pure helpers (no system calls; unit tested) --- */
 
@@ -73,5 +77,11 @@ _Noreturn void init_stage2(void);
 void init_supervise_start(const char *cmdline);
 _Noreturn void init_supervise_loop(void);
 void init_block_signals(void);
+
+/* --- cinit.c: container mode, argv "/run/berth-init -- COMMAND [ARG...]" ---
+ * Run COMMAND as the only child, forward every signal but SIGCHLD to it, reap
+ * all orphans, and exit with its status (128+N if killed by signal N). Exits 2
+ * on a usage error, 1 if its own setup fails; the child exits 127/126 if exec fails. */
+_Noreturn void init_container(int argc, char **argv);
 
 #endif

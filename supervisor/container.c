@@ -24,6 +24,7 @@ void berth_container_init(struct berth_container *c)
 	c->nofile_soft = 1024;
 	c->nofile_hard = 524288;
 	c->env[0] = default_env[0];
+	c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
 }
 
 int berth_name_valid(const char *name)

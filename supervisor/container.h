@@ -14,7 +14,9 @@
 #define BERTH_MAX_ENV 64
 #define BERTH_MAX_GROUPS 32
 #define BERTH_MAX_VOLUMES 16
+#define BERTH_MAX_TMPFS 8
 #define BERTH_USERNS_SIZE 65536u
+#define BERTH_VOLUMES_DIR "/var/lib/berth/volumes" /* named volumes */
 #define BERTH_MAX_IDMAP 5 /* lines per uid_map/gid_map the kernel takes without CAP_SYS_ADMIN tricks */
 
 /* One line of an explicit UIDMap=/GIDMap=: container ids INSIDE.. map to host
@@ -27,6 +29,15 @@ struct berth_volume {
 	char source[256]; /* host path */
 	char target[256]; /* absolute path in the container */
 	int writable;     /* default: read-only */
+	int noexec;
+	int named;        /* SOURCE is a named volume under /var/lib/berth/volumes: created
+			   * at start, owned by the container's root */
+};
+
+struct berth_tmpfs {
+	char target[256]; /* absolute path in the container */
+	int64_t size;     /* bytes */
+	unsigned mode;
 };
 
 enum berth_seccomp_mode { BERTH_SECCOMP_DEFAULT, BERTH_SECCOMP_UNCONFINED, BERTH_SECCOMP_PROFILE };
@@ -49,6 +60,11 @@ struct berth_container {
 	char seccomp_profile[256];  /* Docker/OCI JSON profile, with BERTH_SECCOMP_PROFILE */
 	struct berth_volume volumes[BERTH_MAX_VOLUMES];
 	int nvolumes;
+	struct berth_tmpfs tmpfs[BERTH_MAX_TMPFS]; /* nosuid, nodev, after /tmp and /run */
+	int ntmpfs;
+	const char *init_path;      /* non-NULL: bind this host file (berth-init) read-only at
+				     * /run/berth-init for RunInit=yes */
+	int stdio[3];               /* the container's stdin, stdout, stderr; -1: inherit ours */
 	uint32_t uid_base;          /* host id of container id 0; set by the id allocator */
 	struct berth_idmap_line uidmap[BERTH_MAX_IDMAP], gidmap[BERTH_MAX_IDMAP];
 	int nuidmap, ngidmap;       /* 0: "0 uid_base 65536" (UserNS=auto) */

@@ -19,6 +19,7 @@ extern int umount2(const char *, int);
 #define MNT_DETACH 2
 #endif
 
+#include "idmap.h"
 #include "mounts.h"
 
 #define NOSUID MS_NOSUID
@@ -174,7 +175,8 @@ int berth_volume_open(const struct berth_volume *v, struct berth_err *err)
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					       (v->writable ? 0 : MOUNT_ATTR_RDONLY) };
+					       (v->writable ? 0 : MOUNT_ATTR_RDONLY) |
+					       (v->noexec ? MOUNT_ATTR_NOEXEC : 0) };
 	int src, fd;
 
 	/* No symlink anywhere in the source: a directory another container can
@@ -195,8 +197,40 @@ int berth_volume_open(const struct berth_volume *v, struct berth_err *err)
 	return fd;
 }
 
+int berth_volume_prepare(const struct berth_container *c, const struct berth_volume *v,
+			 struct berth_err *err)
+{
+	int n;
+	const struct berth_idmap_line *um = berth_container_idmap(c, 0, &n);
+	const struct berth_idmap_line *gm;
+	uid_t uid = c->uid_base;
+	gid_t gid = c->uid_base;
+
+	if (!v->named)
+		return 0;
+	if (berth_mkdir_p(BERTH_VOLUMES_DIR, 0700, err) < 0)
+		return -1;
+	if (mkdir(v->source, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		return berth_err_sys(err, "volume %s: mkdir %s", v->target, v->source);
+	}
+	/* Explicit maps: the host id of container id 0, or leave it root's. */
+	for (int i = 0; n && i < n; i++)
+		if (um[i].inside == 0)
+			uid = um[i].outside;
+	gm = berth_container_idmap(c, 1, &n);
+	for (int i = 0; n && i < n; i++)
+		if (gm[i].inside == 0)
+			gid = gm[i].outside;
+	if (chown(v->source, uid, gid) < 0)
+		return berth_err_sys(err, "volume %s: chown %s", v->target, v->source);
+	return 0;
+}
+
 /* Attach each volume's prepared mount at its target, resolved inside the new
- * root with no symlinks followed (earlier rw volumes may be the container's). */
+ * root with no symlinks followed (earlier rw volumes may be the container's);
+ * then the init, on a file made for it in the container's own /run. */
 static int setup_volumes(const struct berth_container *c, const int *volfds, struct berth_err *err)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
@@ -205,9 +239,22 @@ static int setup_volumes(const struct berth_container *c, const int *volfds, str
 
 	if (root < 0)
 		return berth_err_sys(err, "open the new root");
-	for (int i = 0; i < c->nvolumes; i++) {
+	if (c->init_path) {
+		int f = openat(root, "run/berth-init", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
+
+		if (f < 0) {
+			close(root);
+			return berth_err_sys(err, "create /run/berth-init");
+		}
+		close(f);
+	}
+	for (int i = 0; i < c->nvolumes + (c->init_path != NULL); i++) {
 		const struct berth_volume *v = &c->volumes[i];
-		int t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
+		int t;
+
+		if (i == c->nvolumes)
+			v = &(const struct berth_volume){ .target = "/run/berth-init" };
+		t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
 
 		if (t < 0 || syscall(SYS_move_mount, volfds[i], "", t, "",
 				     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
@@ -220,6 +267,44 @@ static int setup_volumes(const struct berth_container *c, const int *volfds, str
 		close(t);
 	}
 	close(root);
+	return 0;
+}
+
+/* Tmpfs= mounts: made with the new mount API (nosuid, nodev, bounded size) and
+ * attached at their targets resolved inside the new root, no symlinks followed. */
+static int setup_tmpfs(const struct berth_container *c, struct berth_err *err)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+
+	for (int i = 0; i < c->ntmpfs; i++) {
+		const struct berth_tmpfs *t = &c->tmpfs[i];
+		char size[32], mode[16];
+		int fs = -1, mnt = -1, target = -1, r = -1;
+
+		snprintf(size, sizeof(size), "%lld", (long long)t->size);
+		snprintf(mode, sizeof(mode), "%o", t->mode);
+		fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+		if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+		    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0 ||
+		    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			berth_err_sys(err, "tmpfs %s: create", t->target);
+		else if ((mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+					     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0)
+			berth_err_sys(err, "tmpfs %s: fsmount", t->target);
+		else if ((target = (int)syscall(SYS_openat2, AT_FDCWD, t->target + 1, &how, sizeof(how))) < 0)
+			berth_err_sys(err, "tmpfs %s: mount point", t->target);
+		else if (syscall(SYS_move_mount, mnt, "", target, "",
+				 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			berth_err_sys(err, "tmpfs %s: attach", t->target);
+		else
+			r = 0;
+		for (int *fd = (int[]){ fs, mnt, target }, k = 0; k < 3; k++)
+			if (fd[k] >= 0)
+				close(fd[k]);
+		if (r < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -269,7 +354,7 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *v
 	     * but memory.max is unlimited unless the unit sets MemoryMax=. */
 	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777,size=256m", err) < 0 ||
 	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755,size=64m", err) < 0 ||
-	    setup_volumes(c, volfds, err) < 0)
+	    setup_volumes(c, volfds, err) < 0 || setup_tmpfs(c, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
 		if (mask(masked_paths[i], err) < 0)

@@ -17,8 +17,14 @@ int berth_rootfs_open(const struct berth_container *c, int userns_fd, int *idmap
  * on the way), nosuid, nodev and, unless V is writable, read-only throughout. */
 int berth_volume_open(const struct berth_volume *v, struct berth_err *err);
 
+/* Parent: a named volume's directory is made on first use, owned by the
+ * container's root (its host id under C's map), mode 0755. Others: nothing. */
+int berth_volume_prepare(const struct berth_container *c, const struct berth_volume *v,
+			 struct berth_err *err);
+
 /* Child, inside its user and mount namespaces: build the tree on ROOTFD (and
- * VOLFDS, one per volume, from berth_volume_open) and pivot into it. On return
+ * VOLFDS, one per volume from berth_volume_open, then the init's when
+ * C->init_path is set) and pivot into it. On return
  * the process is in the new root at "/". */
 int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *volfds,
 		       struct berth_err *err);

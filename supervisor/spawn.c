@@ -58,7 +58,7 @@ static _Noreturn void child_fail(const struct spawn *s, int code, const char *st
 	_exit(code);
 }
 
-#define MAX_FDS (1 + BERTH_MAX_VOLUMES)
+#define MAX_FDS (2 + BERTH_MAX_VOLUMES) /* root, volumes, the init */
 
 /* Wait for the parent's "go", which carries N mount fds (the idmapped root,
  * then one per volume) as SCM_RIGHTS. */
@@ -126,12 +126,17 @@ static _Noreturn void child_main(struct spawn *s)
 	 * running container outlives a berthd restart. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(120);
+	/* Standard streams first, so that what the container writes (and a
+	 * shell's error about its command) reaches its log. */
+	for (int i = 0; i < 3; i++)
+		if (c->stdio[i] >= 0 && c->stdio[i] != i && dup2(c->stdio[i], i) < 0)
+			child_fail(s, 120, "stdio", (berth_err_sys(&err, "dup2 stdio"), &err));
 	/* A session of its own: no controlling terminal shared with whoever
 	 * started us, so no TIOCSTI into their shell (CVE-2017-5226) and no
 	 * signals to their process group. */
 	if (setsid() < 0)
 		child_fail(s, 120, "setsid", (berth_err_sys(&err, "setsid"), &err));
-	if (receive_mounts(s->sock, fds, 1 + c->nvolumes, &err) < 0)
+	if (receive_mounts(s->sock, fds, 1 + c->nvolumes + (c->init_path != NULL), &err) < 0)
 		child_fail(s, 121, "sync", &err);
 	rootfd = fds[0];
 	/* Fallback clone: now that the parent has moved us into our cgroup. */
@@ -146,7 +151,7 @@ static _Noreturn void child_main(struct spawn *s)
 		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
 	if (berth_mounts_setup(c, rootfd, fds + 1, &err) < 0)
 		child_fail(s, 124, "mounts", &err);
-	for (int i = 0; i <= c->nvolumes; i++)
+	for (int i = 0; i < 1 + c->nvolumes + (c->init_path != NULL); i++)
 		close(fds[i]);
 	if (c->workdir[0] && chdir(c->workdir) < 0)
 		child_fail(s, 125, "workdir", (berth_err_sys(&err, "chdir %s", c->workdir), &err));
@@ -297,8 +302,19 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	}
 	mfds[0] = rootfd;
 	for (nmfds = 1; nmfds <= c->nvolumes; nmfds++)
-		if ((mfds[nmfds] = berth_volume_open(&c->volumes[nmfds - 1], err)) < 0)
+		if (berth_volume_prepare(c, &c->volumes[nmfds - 1], err) < 0 ||
+		    (mfds[nmfds] = berth_volume_open(&c->volumes[nmfds - 1], err)) < 0)
 			goto fail;
+	if (c->init_path) {
+		/* RunInit=yes: berth-init, read-only, as a file volume. */
+		struct berth_volume init = { .writable = 0 };
+
+		snprintf(init.source, sizeof(init.source), "%s", c->init_path);
+		snprintf(init.target, sizeof(init.target), "%s", "/run/berth-init");
+		if ((mfds[nmfds] = berth_volume_open(&init, err)) < 0)
+			goto fail;
+		nmfds++;
+	}
 	/* EPIPE: the child is already gone; its report (if any) is still queued. */
 	if (send_mounts(sp[0], mfds, nmfds, err) < 0 && errno != EPIPE)
 		goto fail;

@@ -1,0 +1,1360 @@
+/* berthd: Berth's supervisor. Reads the unit files, runs each unit's container
+ * through a monitor process (monitor.h), applies restart policies, and answers
+ * operators on BERTH_SOCKET. One epoll loop: signalfd, the socket and its
+ * clients, one connection per monitor, one timerfd for the earliest restart.
+ * An idle berthd makes no wakeups. Started and restarted by berth-init. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "idmap.h"
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/values.h"
+#include "logs.h"
+#include "monitor.h"
+#include "proto.h"
+#include "service.h"
+#include "unit.h"
+
+#define MAX_UNITS 1024
+#define MAX_CLIENTS 64
+#define STATE_DIR BERTH_RUN_DIR "/state"
+#define AUTHZ_FILE "/etc/berth/authz.conf"
+#define EVENTS_LOG BERTH_LOG_DIR "/events.log"
+
+enum { EV_SIGNAL, EV_LISTEN, EV_CLIENT, EV_MONITOR, EV_TIMER };
+
+struct unit_rt {
+	char name[BERTH_NAME_MAX];
+	struct berth_unit *u;    /* the definition in force; NULL: it never parsed */
+	struct berth_unit *next; /* reload: the definition for the next start */
+	char *errors;            /* problems of the latest read of its file */
+	struct berth_svc svc;
+	int mon_fd;              /* -1: no monitor */
+	pid_t pid;               /* the container's PID 1 */
+	uint64_t running_hash;   /* of the file the running container came from */
+	int removed;             /* its file is gone: stop, then forget it */
+	int restart_after_stop;  /* restart or reload: start again once stopped */
+};
+
+struct client {
+	int fd;
+	int64_t since;
+};
+
+static struct unit_rt *units[MAX_UNITS];
+static struct client clients[MAX_CLIENTS];
+static struct berth_authz authz;
+static int authz_ok;
+static int epfd = -1, timerfd = -1, listenfd = -1;
+static int shutting_down;
+static const struct berth_idpool pool = { 1000000, 1024 * BERTH_USERNS_SIZE };
+
+/* --- logging: stderr (the console) and the events log --- */
+
+static void __attribute__((format(printf, 1, 2))) event(const char *fmt, ...)
+{
+	char ts[40], msg[1024];
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	berth_log_timestamp(ts, sizeof(ts));
+	fprintf(stderr, "berthd: %s\n", msg);
+	fd = open(EVENTS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0) {
+		dprintf(fd, "%s %s\n", ts, msg);
+		close(fd);
+	}
+}
+
+/* --- units: the set, its files, its saved state --- */
+
+static struct unit_rt *find(const char *name)
+{
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (units[i] && strcmp(units[i]->name, name) == 0)
+			return units[i];
+	return NULL;
+}
+
+static int slot_of(const struct unit_rt *r)
+{
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (units[i] == r)
+			return i;
+	return -1;
+}
+
+static struct unit_rt *add_unit(const char *name)
+{
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (!units[i]) {
+			struct unit_rt *r = calloc(1, sizeof(*r));
+
+			if (!r)
+				return NULL;
+			snprintf(r->name, sizeof(r->name), "%s", name);
+			r->mon_fd = -1;
+			units[i] = r;
+			return r;
+		}
+	return NULL;
+}
+
+static void drop_unit(struct unit_rt *r)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), STATE_DIR "/%s", r->name);
+	unlink(path);
+	units[slot_of(r)] = NULL;
+	berth_unit_free(r->u);
+	berth_unit_free(r->next);
+	free(r->errors);
+	free(r);
+}
+
+/* The bookkeeping a restarted berthd needs, on /run (gone at reboot, as it should be). */
+static void save_state(const struct unit_rt *r)
+{
+	char path[300], tmp[310];
+	FILE *f;
+
+	snprintf(path, sizeof(path), STATE_DIR "/%s", r->name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s %u %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %u %d %d %d %d\n",
+		berth_svc_state_name(r->svc.state), r->svc.restarts, r->svc.consecutive, r->svc.started_at,
+		r->svc.exited_at, r->svc.next_at, r->svc.limit_begin, r->svc.limit_count, r->svc.last_kind,
+		r->svc.last_status, r->svc.has_exited, r->svc.stop_requested);
+	fprintf(f, "%s\n", r->svc.reason);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static int load_state(struct unit_rt *r)
+{
+	char path[300], st[32], reason[128] = "";
+	FILE *f;
+	int kind, ok;
+
+	snprintf(path, sizeof(path), STATE_DIR "/%s", r->name);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%31s %u %u %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %d %d %d %d\n", st,
+		    &r->svc.restarts, &r->svc.consecutive, &r->svc.started_at, &r->svc.exited_at,
+		    &r->svc.next_at, &r->svc.limit_begin, &r->svc.limit_count, &kind, &r->svc.last_status,
+		    &r->svc.has_exited, &r->svc.stop_requested) == 12;
+	if (fgets(reason, sizeof(reason), f))
+		reason[strcspn(reason, "\n")] = '\0';
+	fclose(f);
+	if (!ok || berth_svc_state_from_name(st) < 0)
+		return -1;
+	r->svc.state = (enum berth_svc_state)berth_svc_state_from_name(st);
+	r->svc.last_kind = (enum berth_exit_kind)kind;
+	snprintf(r->svc.reason, sizeof(r->svc.reason), "%s", reason);
+	return 0;
+}
+
+static void set_state(struct unit_rt *r, enum berth_svc_state s)
+{
+	r->svc.state = s;
+	save_state(r);
+}
+
+/* Read every unit file: deployed ones first (they win on a name clash).
+ * Fills NEWU/NERR by name; returns the count. */
+struct loaded {
+	char name[BERTH_NAME_MAX];
+	struct berth_unit *u;
+	char *errors;
+};
+
+static int read_dir(const char *dir, struct loaded *out, int n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	const struct berth_unit_load_opts o = { .check_owner = 1 };
+
+	if (!d)
+		return n;
+	while ((e = readdir(d)) && n < MAX_UNITS) {
+		char name[BERTH_NAME_MAX], path[512];
+		struct berth_diag diag = { 0 };
+		int dup = 0;
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || len <= strlen(BERTH_UNIT_SUFFIX) ||
+		    strcmp(e->d_name + len - strlen(BERTH_UNIT_SUFFIX), BERTH_UNIT_SUFFIX) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (berth_unit_name_of(e->d_name, name, sizeof(name)) < 0) {
+			event("%s: not a valid unit name; ignored", path);
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			dup |= strcmp(out[i].name, name) == 0;
+		if (dup)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", name);
+		out[n].u = berth_unit_load(path, &o, &diag);
+		out[n].errors = diag.errors ? strdup(berth_diag_text(&diag)) : NULL;
+		berth_diag_free(&diag);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Dependency problems (a missing Requires=, a cycle) make the units involved
+ * invalid; the check is repeated on the rest until it passes. */
+static void check_deps(struct loaded *l, int n)
+{
+	for (int round = 0; round < n; round++) {
+		struct berth_unit *set[MAX_UNITS];
+		size_t order[MAX_UNITS], k = 0;
+		struct berth_diag diag = { 0 };
+		int removed = 0;
+
+		for (int i = 0; i < n; i++)
+			if (l[i].u)
+				set[k++] = l[i].u;
+		if (berth_units_check(set, k, order, &diag) == 0) {
+			berth_diag_free(&diag);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *t = berth_diag_text(&diag);
+			size_t pl;
+
+			if (!l[i].u)
+				continue;
+			pl = strlen(l[i].u->path);
+			for (const char *p = t; *p; p = strchr(p, '\n') + 1) {
+				if (strncmp(p, l[i].u->path, pl) == 0 && p[pl] == ':' && !strstr(p, "warning:")) {
+					const char *eol = strchr(p, '\n');
+					struct berth_buf b = { 0 };
+
+					berth_buf_printf(&b, "%s%.*s\n", l[i].errors ? l[i].errors : "", (int)(eol - p), p);
+					free(l[i].errors);
+					l[i].errors = b.p;
+					berth_unit_free(l[i].u);
+					l[i].u = NULL;
+					removed = 1;
+					break;
+				}
+				if (!strchr(p, '\n'))
+					break;
+			}
+		}
+		berth_diag_free(&diag);
+		if (!removed)
+			return;
+	}
+}
+
+static int lookup_name(const char *name, int group, uint32_t *id, void *ctx)
+{
+	(void)ctx;
+	if (group) {
+		struct group *g = getgrnam(name);
+
+		if (!g)
+			return -1;
+		*id = g->gr_gid;
+	} else {
+		struct passwd *p = getpwnam(name);
+
+		if (!p)
+			return -1;
+		*id = p->pw_uid;
+	}
+	return 0;
+}
+
+static void load_authz(void)
+{
+	struct berth_authz a = { 0 };
+	struct berth_diag diag = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(AUTHZ_FILE, "re");
+
+	if (!f) {
+		event("%s: %s; only root may use the control socket", AUTHZ_FILE, strerror(errno));
+		berth_authz_free(&authz);
+		authz_ok = 0;
+		return;
+	}
+	{
+		char buf[65536];
+
+		len = fread(buf, 1, sizeof(buf), f);
+		text = malloc(len + 1);
+		if (text)
+			memcpy(text, buf, len);
+	}
+	fclose(f);
+	if (!text)
+		return;
+	if (berth_authz_parse(text, len, AUTHZ_FILE, lookup_name, NULL, &a, &diag) < 0) {
+		event("%s has errors; only root may use the control socket:\n%s", AUTHZ_FILE,
+		      berth_diag_text(&diag));
+		berth_authz_free(&authz);
+		authz_ok = 0;
+	} else {
+		berth_authz_free(&authz);
+		authz = a;
+		authz_ok = 1;
+	}
+	berth_diag_free(&diag);
+	free(text);
+}
+
+/* --- starting and stopping --- */
+
+static int64_t now(void)
+{
+	return berth_now_us();
+}
+
+static void arm_timer(void)
+{
+	int64_t next = INT64_MAX, t = now();
+	struct itimerspec its = { 0 };
+
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (units[i] && units[i]->svc.state == BERTH_SVC_BACKOFF && units[i]->svc.next_at < next)
+			next = units[i]->svc.next_at;
+	if (next != INT64_MAX) {
+		int64_t d = next > t ? next - t : 1;
+
+		its.it_value.tv_sec = d / 1000000;
+		its.it_value.tv_nsec = (d % 1000000) * 1000;
+	}
+	timerfd_settime(timerfd, 0, &its, NULL);
+}
+
+static void watch_monitor(struct unit_rt *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)EV_MONITOR << 32) | (uint32_t)slot_of(r) };
+
+	epoll_ctl(epfd, EPOLL_CTL_ADD, r->mon_fd, &ev);
+}
+
+static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status);
+
+static void spawn(struct unit_rt *r)
+{
+	struct berth_unit *u;
+	struct berth_container c;
+	struct berth_monitor_args a;
+	struct berth_err err = { 0 };
+	struct berth_diag diag = { 0 };
+	char **env;
+	int fresh = 0, fd = -1;
+	pid_t pid;
+
+	if (r->next) {
+		berth_unit_free(r->u);
+		r->u = r->next;
+		r->next = NULL;
+	}
+	u = r->u;
+	c = u->c;
+	c.init_path = u->run_init ? "/sbin/init" : NULL;
+	if (!c.nuidmap && !c.ngidmap &&
+	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &pool, &c.uid_base, &fresh, &err) < 0) {
+		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.63s", err.msg);
+		event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0);
+		return;
+	}
+	env = berth_unit_start_env(u, &diag);
+	if (!env) {
+		event("%s: start failed: %s", r->name, berth_diag_text(&diag));
+		berth_diag_free(&diag);
+		exited(r, BERTH_EXIT_START, 0);
+		return;
+	}
+	for (int i = 0; i <= BERTH_MAX_ENV; i++) {
+		c.env[i] = env[i];
+		if (!env[i])
+			break;
+	}
+	a = (struct berth_monitor_args){ .c = &c, .hash = u->hash, .log_max_size = u->log_max_size,
+					 .log_max_files = u->log_max_files };
+	pid = berth_monitor_spawn(&a, &fd, &err);
+	free(env);
+	if (pid < 0) {
+		event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0);
+		return;
+	}
+	r->mon_fd = fd;
+	r->running_hash = u->hash;
+	r->svc.started_at = now();
+	r->svc.stop_requested = 0;
+	set_state(r, BERTH_SVC_STARTING);
+	watch_monitor(r);
+}
+
+static void send_stop(struct unit_rt *r)
+{
+	struct berth_mon_msg m = { .type = BERTH_MON_STOP };
+
+	m.signal = r->u ? r->u->kill_signal : SIGTERM;
+	m.timeout_us = r->u ? r->u->timeout_stop_us : 10000000;
+	r->svc.stop_requested = 1;
+	set_state(r, BERTH_SVC_STOPPING);
+	if (r->mon_fd < 0 || send(r->mon_fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		event("%s: cannot reach its monitor to stop it", r->name);
+}
+
+/* Ask R to stop, whatever it is doing. */
+static void stop(struct unit_rt *r)
+{
+	switch (r->svc.state) {
+	case BERTH_SVC_STARTING:
+	case BERTH_SVC_RUNNING:
+		send_stop(r);
+		break;
+	case BERTH_SVC_WAITING:
+	case BERTH_SVC_BACKOFF:
+		set_state(r, BERTH_SVC_INACTIVE);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The dependencies of R allow it to start: 1 yes, 0 not yet, -1 never (a
+ * Requires= target failed). Requires= pulls its target in. */
+static int deps_ready(struct unit_rt *r)
+{
+	const struct berth_strv *lists[3] = { &r->u->requires, &r->u->wants, &r->u->after };
+
+	for (int l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			struct unit_rt *d = find(lists[l]->v[i]);
+
+			if (!d || !d->u)
+				continue;
+			if (l == 0 && berth_svc_want(&d->svc))
+				save_state(d);
+			switch (d->svc.state) {
+			case BERTH_SVC_RUNNING:
+				if (d->u->type == BERTH_TYPE_ONESHOT)
+					return 0;
+				break;
+			case BERTH_SVC_EXITED:
+				break;
+			case BERTH_SVC_FAILED:
+				if (l == 0)
+					return -1;
+				break;
+			case BERTH_SVC_INACTIVE:
+				break;
+			default:
+				return 0; /* waiting, starting, stopping, backoff */
+			}
+		}
+	return 1;
+}
+
+/* Start what can start; during shutdown, stop what nothing depends on any more. */
+static void tick(void)
+{
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (int i = 0; i < MAX_UNITS; i++) {
+			struct unit_rt *r = units[i];
+			int ready;
+
+			if (!r || r->svc.state != BERTH_SVC_WAITING || shutting_down || !r->u)
+				continue;
+			ready = deps_ready(r);
+			if (ready < 0) {
+				snprintf(r->svc.reason, sizeof(r->svc.reason), "a required unit failed");
+				event("%s: not started: a unit it requires failed", r->name);
+				set_state(r, BERTH_SVC_FAILED);
+				again = 1;
+			} else if (ready > 0) {
+				spawn(r);
+				again = 1;
+			}
+		}
+	}
+	if (shutting_down) {
+		int busy = 0;
+
+		for (int i = 0; i < MAX_UNITS; i++) {
+			struct unit_rt *r = units[i];
+			int needed = 0;
+
+			if (!r)
+				continue;
+			if (r->svc.state == BERTH_SVC_WAITING || r->svc.state == BERTH_SVC_BACKOFF)
+				set_state(r, BERTH_SVC_INACTIVE);
+			if (r->mon_fd >= 0)
+				busy = 1;
+			if (r->svc.state != BERTH_SVC_RUNNING && r->svc.state != BERTH_SVC_STARTING)
+				continue;
+			/* Reverse order: only once every unit ordered after it has stopped. */
+			for (int j = 0; j < MAX_UNITS && !needed; j++) {
+				struct unit_rt *o = units[j];
+				const struct berth_strv *lists[3];
+
+				if (!o || !o->u || o == r || o->mon_fd < 0)
+					continue;
+				lists[0] = &o->u->requires;
+				lists[1] = &o->u->wants;
+				lists[2] = &o->u->after;
+				for (int l = 0; l < 3; l++)
+					for (size_t k = 0; k < lists[l]->n; k++)
+						needed |= strcmp(lists[l]->v[k], r->name) == 0;
+			}
+			if (!needed)
+				send_stop(r);
+		}
+		if (!busy) {
+			event("all units stopped; exiting");
+			exit(0);
+		}
+	}
+	arm_timer();
+}
+
+/* A run of R ended (or never began). */
+static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status)
+{
+	int restart = r->restart_after_stop;
+
+	r->pid = 0;
+	r->restart_after_stop = 0;
+	if (!r->u) {
+		set_state(r, BERTH_SVC_INACTIVE);
+		return;
+	}
+	berth_svc_exited(&r->svc, r->u, kind, status, now());
+	if (r->svc.state == BERTH_SVC_FAILED)
+		event("%s: failed (%s)", r->name, r->svc.reason);
+	else if (r->svc.state == BERTH_SVC_BACKOFF)
+		event("%s: restarting in %lld ms (restart %u)", r->name,
+		      (long long)((r->svc.next_at - now()) / 1000), r->svc.restarts);
+	if (r->removed) {
+		event("%s: removed", r->name);
+		drop_unit(r);
+		return;
+	}
+	if (restart && !shutting_down)
+		berth_svc_want(&r->svc);
+	save_state(r);
+}
+
+static void on_monitor(struct unit_rt *r)
+{
+	struct berth_mon_msg m;
+	ssize_t n = recv(r->mon_fd, &m, sizeof(m), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(m) || m.type != BERTH_MON_STATE) {
+		/* The monitor died: the container went with it (PDEATHSIG during
+		 * setup) or is orphaned; its cgroup is killed either way. */
+		struct berth_err err = { 0 };
+
+		event("%s: lost its monitor", r->name);
+		epoll_ctl(epfd, EPOLL_CTL_DEL, r->mon_fd, NULL);
+		close(r->mon_fd);
+		r->mon_fd = -1;
+		if (r->u)
+			berth_container_cleanup(&r->u->c, &err);
+		if (r->svc.state == BERTH_SVC_STARTING || r->svc.state == BERTH_SVC_RUNNING ||
+		    r->svc.state == BERTH_SVC_STOPPING)
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL);
+		tick();
+		return;
+	}
+	m.msg[sizeof(m.msg) - 1] = '\0';
+	switch (m.phase) {
+	case BERTH_MON_RUNNING:
+		r->pid = m.pid;
+		if (r->svc.state == BERTH_SVC_STARTING) {
+			berth_svc_started(&r->svc, m.started_at);
+			save_state(r);
+			event("%s: started, pid %d", r->name, m.pid);
+		}
+		break;
+	case BERTH_MON_START_FAILED:
+	case BERTH_MON_EXITED: {
+		struct berth_mon_msg rel = { .type = BERTH_MON_RELEASE };
+		enum berth_exit_kind kind = m.phase == BERTH_MON_START_FAILED ? BERTH_EXIT_START
+						: m.timed_out ? BERTH_EXIT_TIMEOUT
+							      : berth_exit_classify(m.code, m.status);
+
+		if (m.phase == BERTH_MON_START_FAILED) {
+			event("%s: %s", r->name, m.msg);
+			snprintf(r->svc.reason, sizeof(r->svc.reason), "%.63s", m.msg);
+		} else {
+			event("%s: %s %d%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
+			      m.status, m.timed_out ? " after the stop timeout" : "");
+		}
+		if (send(r->mon_fd, &rel, sizeof(rel), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* It exits when the next berthd releases it. */
+		}
+		epoll_ctl(epfd, EPOLL_CTL_DEL, r->mon_fd, NULL);
+		close(r->mon_fd);
+		r->mon_fd = -1;
+		if (m.phase == BERTH_MON_EXITED)
+			r->svc.started_at = m.started_at;
+		exited(r, kind, m.phase == BERTH_MON_EXITED ? m.status : 0);
+		break;
+	}
+	default:
+		break;
+	}
+	tick();
+}
+
+/* --- reload and the first read --- */
+
+static struct berth_buf reload_report;
+
+static void reload(int boot)
+{
+	static struct loaded l[MAX_UNITS];
+	int n = read_dir(BERTH_UNITS_DEPLOYED, l, 0);
+
+	n = read_dir(BERTH_UNITS_BAKED, l, n);
+	check_deps(l, n);
+	berth_buf_free(&reload_report);
+	load_authz();
+	/* Units whose file is gone. */
+	for (int i = 0; i < MAX_UNITS; i++) {
+		struct unit_rt *r = units[i];
+		int present = 0;
+
+		for (int j = 0; r && j < n; j++)
+			present |= strcmp(l[j].name, r->name) == 0;
+		if (!r || present)
+			continue;
+		berth_buf_printf(&reload_report, "%s: removed\n", r->name);
+		if (r->mon_fd >= 0) {
+			r->removed = 1;
+			stop(r);
+		} else {
+			event("%s: removed", r->name);
+			drop_unit(r);
+		}
+	}
+	for (int j = 0; j < n; j++) {
+		struct unit_rt *r = find(l[j].name);
+
+		if (l[j].errors)
+			berth_buf_printf(&reload_report, "%s", l[j].errors);
+		if (!r) {
+			r = add_unit(l[j].name);
+			if (!r) {
+				berth_unit_free(l[j].u);
+				free(l[j].errors);
+				continue;
+			}
+			if (!boot)
+				berth_buf_printf(&reload_report, "%s: added\n", r->name);
+			r->u = l[j].u;
+			r->errors = l[j].errors;
+			if (r->u && (boot ? load_state(r) < 0 : 1) && r->u->autostart) {
+				berth_svc_want(&r->svc);
+				save_state(r);
+			}
+			if (l[j].errors)
+				event("%s: invalid unit file:\n%s", r->name, l[j].errors);
+			continue;
+		}
+		free(r->errors);
+		r->errors = l[j].errors;
+		if (!l[j].u) {
+			/* Invalid: the old definition keeps running. */
+			event("%s: invalid unit file; keeping the running definition:\n%s", r->name, l[j].errors);
+			continue;
+		}
+		if (r->u && r->u->hash == l[j].u->hash && !r->next) {
+			berth_unit_free(l[j].u);
+			continue;
+		}
+		berth_buf_printf(&reload_report, "%s: changed\n", r->name);
+		berth_unit_free(r->next);
+		r->next = l[j].u;
+		if (!r->u) {
+			r->u = r->next;
+			r->next = NULL;
+		}
+		if (r->mon_fd >= 0) {
+			event("%s: unit file changed; restarting", r->name);
+			r->restart_after_stop = 1;
+			stop(r);
+		} else if (r->svc.state == BERTH_SVC_INACTIVE && r->u->autostart && !r->svc.has_exited) {
+			berth_svc_want(&r->svc);
+		}
+	}
+	tick();
+}
+
+/* After a berthd restart: find the monitors the previous one left. */
+static void adopt(void)
+{
+	DIR *d = opendir(BERTH_MON_DIR);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char name[BERTH_NAME_MAX];
+		size_t len = strlen(e->d_name);
+		struct berth_mon_msg m;
+		struct berth_err err = { 0 };
+		struct unit_rt *r;
+		int fd;
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") != 0 || len - 5 >= sizeof(name))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), e->d_name);
+		fd = berth_monitor_connect(name, &m, &err);
+		if (fd < 0) {
+			char path[300];
+
+			event("%s; removing its stale socket", err.msg);
+			snprintf(path, sizeof(path), BERTH_MON_DIR "/%s", e->d_name);
+			unlink(path);
+			continue;
+		}
+		r = find(name);
+		if (!r) {
+			/* Its unit file went away while berthd was down. */
+			r = add_unit(name);
+			if (!r) {
+				close(fd);
+				continue;
+			}
+			r->removed = 1;
+		}
+		r->mon_fd = fd;
+		r->pid = m.pid;
+		r->running_hash = m.hash;
+		watch_monitor(r);
+		event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
+		if (r->svc.state != BERTH_SVC_STOPPING)
+			r->svc.state = m.phase == BERTH_MON_RUNNING ? BERTH_SVC_RUNNING : BERTH_SVC_STARTING;
+		r->svc.started_at = m.started_at;
+		save_state(r);
+		if (m.phase == BERTH_MON_EXITED || m.phase == BERTH_MON_START_FAILED) {
+			/* It ended meanwhile: the restart policy still applies. */
+			struct berth_mon_msg rel = { .type = BERTH_MON_RELEASE };
+			enum berth_exit_kind kind = m.phase == BERTH_MON_START_FAILED ? BERTH_EXIT_START
+							: m.timed_out ? BERTH_EXIT_TIMEOUT
+								      : berth_exit_classify(m.code, m.status);
+
+			event("%s: ended while berthd was away (%s %d)", name,
+			      m.code == CLD_EXITED ? "exit code" : "signal", m.status);
+			send(fd, &rel, sizeof(rel), MSG_NOSIGNAL | MSG_DONTWAIT);
+			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+			r->mon_fd = -1;
+			exited(r, kind, m.status);
+		} else if (r->removed) {
+			stop(r);
+		} else if (r->u && r->u->hash != m.hash) {
+			event("%s: unit file changed while berthd was away; restarting", name);
+			r->restart_after_stop = 1;
+			stop(r);
+		} else if (r->svc.state == BERTH_SVC_STOPPING) {
+			send_stop(r);
+		}
+	}
+	if (d)
+		closedir(d);
+	/* Units that were running under a monitor that is gone. */
+	for (int i = 0; i < MAX_UNITS; i++) {
+		struct unit_rt *r = units[i];
+
+		if (!r || r->mon_fd >= 0)
+			continue;
+		if (r->svc.state == BERTH_SVC_RUNNING || r->svc.state == BERTH_SVC_STARTING ||
+		    r->svc.state == BERTH_SVC_STOPPING) {
+			event("%s: its monitor is gone; the run counts as killed", r->name);
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL);
+		}
+	}
+}
+
+/* --- the control socket --- */
+
+static void reply_chunks(int fd, const char *data, size_t len)
+{
+	char msg[BERTH_REPLY_CHUNK + 1];
+
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < BERTH_REPLY_CHUNK ? len - off : BERTH_REPLY_CHUNK;
+
+		msg[0] = 'D';
+		memcpy(msg + 1, data + off, n);
+		if (send(fd, msg, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			return;
+		off += n;
+	}
+}
+
+static void reply_end(int fd, enum berth_status st, const char *text, int pass_fd)
+{
+	char msg[1024];
+	size_t n;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	msg[0] = 'E';
+	msg[1] = (char)st;
+	n = (size_t)snprintf(msg + 2, sizeof(msg) - 2, "%s", text);
+	if (n > sizeof(msg) - 3)
+		n = sizeof(msg) - 3;
+	iov = (struct iovec){ msg, n + 2 };
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static int64_t cg_read(const char *name, const char *file, const char *key)
+{
+	char path[300], buf[4096];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/berth/%s/%s", name, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (key) {
+		char *p = strstr(buf, key);
+
+		if (!p)
+			return -1;
+		return strtoll(p + strlen(key), NULL, 10);
+	}
+	if (strncmp(buf, "max", 3) == 0)
+		return -2;
+	return strtoll(buf, NULL, 10);
+}
+
+static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
+{
+	int64_t t = now();
+	int live = r->svc.state == BERTH_SVC_RUNNING || r->svc.state == BERTH_SVC_STOPPING;
+
+	berth_buf_printf(b, "{\"name\":");
+	berth_buf_json_str(b, r->name);
+	berth_buf_printf(b, ",\"state\":\"%s\",\"pid\":%d", berth_svc_state_name(r->svc.state), live ? r->pid : 0);
+	berth_buf_printf(b, ",\"description\":");
+	berth_buf_json_str(b, r->u ? r->u->description : "");
+	if (!detail) {
+		berth_buf_printf(b, "}");
+		return;
+	}
+	berth_buf_printf(b, ",\"uptime_us\":%" PRId64 ",\"restarts\":%u", live ? t - r->svc.started_at : 0,
+			 r->svc.restarts);
+	if (r->svc.has_exited)
+		berth_buf_printf(b, ",\"last_exit\":{\"kind\":\"%s\",\"status\":%d,\"ago_us\":%" PRId64 "}",
+				 (const char *[]){ "clean", "code", "signal", "timeout", "start-failed" }[r->svc.last_kind],
+				 r->svc.last_status, t - r->svc.exited_at);
+	if (r->svc.state == BERTH_SVC_BACKOFF)
+		berth_buf_printf(b, ",\"restart_in_us\":%" PRId64, r->svc.next_at > t ? r->svc.next_at - t : 0);
+	berth_buf_printf(b, ",\"pids_current\":%" PRId64 ",\"pids_max\":%" PRId64 ",\"memory_bytes\":%" PRId64
+			    ",\"cpu_usec\":%" PRId64,
+			 live ? cg_read(r->name, "pids.current", NULL) : -1,
+			 live ? cg_read(r->name, "pids.max", NULL) : (r->u ? r->u->c.pids_max : -1),
+			 live ? cg_read(r->name, "memory.current", NULL) : -1,
+			 live ? cg_read(r->name, "cpu.stat", "usage_usec ") : -1);
+	berth_buf_printf(b, ",\"reason\":");
+	berth_buf_json_str(b, r->svc.reason);
+	berth_buf_printf(b, ",\"file\":");
+	berth_buf_json_str(b, r->u ? r->u->path : "");
+	berth_buf_printf(b, ",\"restart_pending\":%s,\"config_errors\":", r->next ? "true" : "false");
+	berth_buf_json_str(b, r->errors ? r->errors : "");
+	berth_buf_printf(b, "}");
+}
+
+static void json_strv(struct berth_buf *b, const char *key, char *const *v)
+{
+	berth_buf_printf(b, ",\"%s\":[", key);
+	for (size_t i = 0; v && v[i]; i++) {
+		berth_buf_printf(b, "%s", i ? "," : "");
+		berth_buf_json_str(b, v[i]);
+	}
+	berth_buf_printf(b, "]");
+}
+
+static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
+{
+	const struct berth_container *c = &u->c;
+	char t[4][32];
+
+	berth_buf_printf(b, "{\"name\":");
+	berth_buf_json_str(b, u->name);
+	berth_buf_printf(b, ",\"file\":");
+	berth_buf_json_str(b, u->path);
+	berth_buf_printf(b, ",\"rootfs\":");
+	berth_buf_json_str(b, c->rootfs);
+	json_strv(b, "argv", u->argv);
+	json_strv(b, "environment", u->envp);
+	json_strv(b, "after", u->after.v);
+	json_strv(b, "requires", u->requires.v);
+	json_strv(b, "wants", u->wants.v);
+	berth_buf_printf(b, ",\"user\":%u,\"group\":%u,\"hostname\":", (unsigned)c->uid, (unsigned)c->gid);
+	berth_buf_json_str(b, c->hostname);
+	berth_buf_printf(b, ",\"workdir\":");
+	berth_buf_json_str(b, c->workdir[0] ? c->workdir : "/");
+	berth_buf_printf(b, ",\"read_only\":%s,\"no_new_privileges\":%s,\"run_init\":%s,\"seccomp\":",
+			 c->readonly ? "true" : "false", c->no_new_privs ? "true" : "false",
+			 u->run_init ? "true" : "false");
+	berth_buf_json_str(b, c->seccomp == BERTH_SECCOMP_DEFAULT      ? "default"
+			      : c->seccomp == BERTH_SECCOMP_UNCONFINED ? "unconfined"
+								       : c->seccomp_profile);
+	berth_buf_printf(b, ",\"capability_add\":\"%#llx\",\"capability_drop\":\"%#llx\"",
+			 (unsigned long long)c->cap_add, (unsigned long long)c->cap_drop);
+	berth_buf_printf(b, ",\"volumes\":[");
+	for (int i = 0; i < c->nvolumes; i++) {
+		berth_buf_printf(b, "%s{\"source\":", i ? "," : "");
+		berth_buf_json_str(b, c->volumes[i].source);
+		berth_buf_printf(b, ",\"target\":");
+		berth_buf_json_str(b, c->volumes[i].target);
+		berth_buf_printf(b, ",\"writable\":%s}", c->volumes[i].writable ? "true" : "false");
+	}
+	berth_format_time_us(u->restart_us, t[0], sizeof(t[0]));
+	berth_format_time_us(u->restart_max_us, t[1], sizeof(t[1]));
+	berth_format_time_us(u->timeout_stop_us, t[2], sizeof(t[2]));
+	berth_format_time_us(u->start_limit_interval_us, t[3], sizeof(t[3]));
+	berth_buf_printf(b, "],\"type\":\"%s\",\"restart\":\"%s\",\"restart_sec\":\"%s\","
+			    "\"restart_max_delay_sec\":\"%s\",\"timeout_stop_sec\":\"%s\",\"kill_signal\":%d,"
+			    "\"start_limit_interval_sec\":\"%s\",\"start_limit_burst\":%u,\"pids_max\":%" PRId64
+			    ",\"memory_max\":%" PRId64 ",\"cpu_quota_us\":%" PRId64 ",\"cpu_weight\":%d"
+			    ",\"log_max_size\":%" PRId64 ",\"log_max_files\":%u,\"autostart\":%s}",
+			 u->type == BERTH_TYPE_ONESHOT ? "oneshot" : "simple", berth_restart_name(u->restart), t[0],
+			 t[1], t[2], u->kill_signal, t[3], u->start_limit_burst, c->pids_max, c->memory_max,
+			 c->cpu_quota_us, c->cpu_weight, u->log_max_size, u->log_max_files,
+			 u->autostart ? "true" : "false");
+}
+
+static int allowed(const struct berth_peer *p, enum berth_verb v, const char *unit)
+{
+	if (p->uid == 0)
+		return 1;
+	return authz_ok && berth_authz_allowed(&authz, p, v, unit);
+}
+
+static void handle(int fd, const struct berth_request *req, const struct berth_peer *peer)
+{
+	int v = berth_verb_from_name(req->verb);
+	const char *name = req->nargs > 0 ? req->args[0] : NULL;
+	struct unit_rt *r = NULL;
+	struct berth_buf b = { 0 };
+	char msg[512];
+
+	if (v < 0) {
+		snprintf(msg, sizeof(msg), "unknown verb '%.64s'", req->verb);
+		reply_end(fd, BERTH_USAGE, msg, -1);
+		return;
+	}
+	if (berth_verb_is_global(v) || v == BERTH_VERB_LIST || v == BERTH_VERB_STATS ||
+	    (v == BERTH_VERB_STATUS && !name)) {
+		/* Set-wide verbs: a global one needs a rule for all units; the
+		 * listing ones show what the peer may see. */
+		if (berth_verb_is_global(v) && !allowed(peer, v, NULL)) {
+			event("denied: uid %u: %s", (unsigned)peer->uid, req->verb);
+			reply_end(fd, BERTH_DENIED, "permission denied", -1);
+			return;
+		}
+	} else {
+		if (!name || req->nargs != 1) {
+			reply_end(fd, BERTH_USAGE, "this verb takes one unit name", -1);
+			return;
+		}
+		if (!allowed(peer, v, name)) {
+			event("denied: uid %u: %s %.64s", (unsigned)peer->uid, req->verb, name);
+			snprintf(msg, sizeof(msg), "permission denied: %s %.64s", req->verb, name);
+			reply_end(fd, BERTH_DENIED, msg, -1);
+			return;
+		}
+		r = find(name);
+		if (!r) {
+			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
+			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
+			return;
+		}
+	}
+	switch (v) {
+	case BERTH_VERB_LIST:
+	case BERTH_VERB_STATS:
+	case BERTH_VERB_STATUS: {
+		int first = 1;
+
+		berth_buf_printf(&b, "[");
+		for (int i = 0; i < MAX_UNITS; i++) {
+			struct unit_rt *u = units[i];
+
+			if (!u || (r && u != r) || !allowed(peer, v, u->name))
+				continue;
+			berth_buf_printf(&b, "%s", first ? "" : ",");
+			json_unit(&b, u, v != BERTH_VERB_LIST);
+			first = 0;
+		}
+		berth_buf_printf(&b, "]");
+		reply_chunks(fd, b.p, b.len);
+		reply_end(fd, b.oom ? BERTH_FAILED : BERTH_OK, b.oom ? "out of memory" : "", -1);
+		break;
+	}
+	case BERTH_VERB_INSPECT:
+		if (!r->u) {
+			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
+			break;
+		}
+		json_inspect(&b, r->next ? r->next : r->u);
+		reply_chunks(fd, b.p, b.len);
+		reply_end(fd, BERTH_OK, "", -1);
+		break;
+	case BERTH_VERB_LOGS: {
+		char path[300];
+		cleanup_close int lfd = -1;
+
+		snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", r->name);
+		lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (lfd < 0) {
+			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
+		} else {
+			reply_end(fd, BERTH_OK, path, lfd);
+		}
+		break;
+	}
+	case BERTH_VERB_START:
+		if (!r->u) {
+			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
+			break;
+		}
+		if (shutting_down) {
+			reply_end(fd, BERTH_FAILED, "shutting down", -1);
+			break;
+		}
+		event("%s: start requested by uid %u", r->name, (unsigned)peer->uid);
+		if (r->svc.state == BERTH_SVC_STOPPING)
+			r->restart_after_stop = 1;
+		else if (berth_svc_want(&r->svc))
+			save_state(r);
+		tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_STOP:
+		event("%s: stop requested by uid %u", r->name, (unsigned)peer->uid);
+		r->restart_after_stop = 0;
+		stop(r);
+		tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_RESTART:
+		if (!r->u || shutting_down) {
+			reply_end(fd, BERTH_FAILED, shutting_down ? "shutting down" : "no valid definition", -1);
+			break;
+		}
+		event("%s: restart requested by uid %u", r->name, (unsigned)peer->uid);
+		if (r->mon_fd >= 0) {
+			r->restart_after_stop = 1;
+			stop(r);
+		} else {
+			if (r->svc.state == BERTH_SVC_WAITING)
+				set_state(r, BERTH_SVC_INACTIVE);
+			berth_svc_want(&r->svc);
+		}
+		tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_RELOAD: {
+		int bad = 0;
+
+		event("reload requested by uid %u", (unsigned)peer->uid);
+		reload(0);
+		for (int i = 0; i < MAX_UNITS; i++)
+			bad |= units[i] && units[i]->errors;
+		reply_chunks(fd, reload_report.p ? reload_report.p : "", reload_report.len);
+		reply_end(fd, bad ? BERTH_FAILED : BERTH_OK, bad ? "some unit files have errors" : "", -1);
+		break;
+	}
+	default:
+		snprintf(msg, sizeof(msg), "'%s' is not served by this berthd", req->verb);
+		reply_end(fd, BERTH_USAGE, msg, -1);
+		break;
+	}
+	berth_buf_free(&b);
+}
+
+static void on_client(int slot)
+{
+	struct client *c = &clients[slot];
+	char buf[BERTH_REQ_MAX + 1], why[128];
+	struct berth_request req;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	gid_t groups[256];
+	socklen_t gl = sizeof(groups);
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		struct berth_peer peer = { .uid = cred.uid, .gid = cred.gid, .groups = groups };
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
+			peer.ngroups = gl / sizeof(gid_t);
+		if (berth_request_parse(buf, (size_t)n, &req, why, sizeof(why)) < 0)
+			reply_end(c->fd, BERTH_USAGE, why, -1);
+		else
+			handle(c->fd, &req, &peer);
+	}
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void on_listen(void)
+{
+	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int slot = -1, oldest = 0, sndbuf = 4 << 20;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd < 0) {
+			slot = i;
+			break;
+		}
+		if (clients[i].since < clients[oldest].since)
+			oldest = i;
+	}
+	if (slot < 0) {
+		/* Full: a silent client must not lock everyone out. */
+		slot = oldest;
+		epoll_ctl(epfd, EPOLL_CTL_DEL, clients[slot].fd, NULL);
+		close(clients[slot].fd);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	clients[slot].fd = fd;
+	clients[slot].since = now();
+	ev.data.u64 = ((uint64_t)EV_CLIENT << 32) | (uint32_t)slot;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int open_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *g = getgrnam("berth-ops");
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	mode_t old;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BERTH_SOCKET);
+	if (fd < 0)
+		return -1;
+	unlink(BERTH_SOCKET);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	/* 0660 root:berth-ops: only operators can connect at all; authz.conf
+	 * decides what each may do. */
+	if ((g && chown(BERTH_SOCKET, 0, g->gr_gid) < 0) || chmod(BERTH_SOCKET, 0660) < 0 ||
+	    listen(fd, 64) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int watch(int fd, int kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)kind << 32 };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void on_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				; /* monitors; their containers' exits come over their sockets */
+			break;
+		case SIGHUP:
+			event("SIGHUP: reloading");
+			reload(0);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (!shutting_down)
+				event("stopping every unit (signal %u)", si.ssi_signo);
+			shutting_down = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	tick();
+}
+
+static int setup_dirs(void)
+{
+	struct berth_err err = { 0 };
+	const char *dirs[] = { BERTH_RUN_DIR, STATE_DIR, BERTH_MON_DIR, BERTH_LOG_DIR, BERTH_UNITS_DEPLOYED,
+			       BERTH_USERNS_DIR };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (berth_mkdir_p(dirs[i], i == 0 ? 0755 : 0700, &err) < 0) {
+			fprintf(stderr, "berthd: %s\n", err.msg);
+			return -1;
+		}
+	/* The log directory is read through berthd (authorized): 0700. The
+	 * monitors' cgroup lives beside berthd's, so PID 1's cleanup of
+	 * system/berthd after a crash never reaches them. */
+	if (mkdir(BERTH_MON_CGROUP, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "berthd: mkdir %s: %s\n", BERTH_MON_CGROUP, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t mask;
+	int sfd;
+
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		puts("berthd " BERTH_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: berthd [--version]\n(started by berth-init; see berthd(8))\n");
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "berthd: must run as root\n");
+		return 1;
+	}
+	umask(022);
+	berth_monitor_set_cmdline_area(argv[0], (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]));
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (setup_dirs() < 0)
+		return 1;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	listenfd = open_socket();
+	if (sfd < 0 || epfd < 0 || timerfd < 0 || listenfd < 0) {
+		fprintf(stderr, "berthd: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	watch(sfd, EV_SIGNAL);
+	watch(listenfd, EV_LISTEN);
+	watch(timerfd, EV_TIMER);
+	event("berthd %s starting", BERTH_VERSION);
+	reload(1);
+	adopt();
+	tick();
+	for (;;) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(epfd, evs, 32, -1);
+
+		for (int i = 0; i < n; i++) {
+			int kind = (int)(evs[i].data.u64 >> 32), idx = (int)(uint32_t)evs[i].data.u64;
+
+			switch (kind) {
+			case EV_SIGNAL:
+				on_signal(sfd);
+				break;
+			case EV_LISTEN:
+				on_listen();
+				break;
+			case EV_CLIENT:
+				if (clients[idx].fd >= 0)
+					on_client(idx);
+				break;
+			case EV_MONITOR:
+				if (units[idx] && units[idx]->mon_fd >= 0)
+					on_monitor(units[idx]);
+				break;
+			case EV_TIMER: {
+				uint64_t ticks;
+				int64_t t = now();
+
+				if (read(timerfd, &ticks, sizeof(ticks)) < 0) {
+					/* spurious: rearmed below */
+				}
+				for (int k = 0; k < MAX_UNITS; k++)
+					if (units[k] && berth_svc_timer(&units[k]->svc, t))
+						save_state(units[k]);
+				tick();
+				break;
+			}
+			}
+		}
+	}
+}

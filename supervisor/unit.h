@@ -1,0 +1,118 @@
+/* Unit files (NAME.container): reading, parsing and validating one file, and
+ * the checks across all units (dependencies exist, no cycles) with the start
+ * order. Semantics: docs/berth.container.5.md. Parsing is pure (the fuzzer
+ * and unit tests reach it); berth_unit_load adds the file checks and what
+ * needs the image (its existence, user names from its /etc/passwd). */
+#ifndef BERTH_UNIT_H
+#define BERTH_UNIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "lib/diag.h"
+
+#define BERTH_UNITS_BAKED "/etc/berth/units"
+#define BERTH_UNITS_DEPLOYED "/var/lib/berth/units"
+#define BERTH_IMAGES_DIR "/usr/lib/berth/images"
+#define BERTH_CONTAINER_INIT "/run/berth-init" /* where RunInit=yes puts berth-init */
+#define BERTH_UNIT_MAX_BYTES 65536
+#define BERTH_UNIT_SUFFIX ".container"
+
+enum berth_unit_type { BERTH_TYPE_SIMPLE, BERTH_TYPE_ONESHOT };
+
+/* systemd's Restart= values, in systemd's order. */
+enum berth_restart {
+	BERTH_RESTART_NO,
+	BERTH_RESTART_ON_SUCCESS,
+	BERTH_RESTART_ON_FAILURE,
+	BERTH_RESTART_ON_ABNORMAL,
+	BERTH_RESTART_ON_WATCHDOG,
+	BERTH_RESTART_ON_ABORT,
+	BERTH_RESTART_ALWAYS,
+};
+
+/* A list of strings, each allocated. */
+struct berth_strv {
+	char **v;
+	size_t n;
+};
+
+struct berth_unit {
+	char name[BERTH_NAME_MAX];
+	char path[256];        /* the file it was read from */
+	uint64_t hash;         /* FNV-1a of the file's bytes: "changed?" on reload */
+
+	/* [Unit] */
+	char description[257];
+	struct berth_strv after, requires, wants, documentation;
+	int autostart;
+	int64_t start_limit_interval_us; /* 0: no start limit */
+	unsigned start_limit_burst;
+
+	/* [Container]: C is what the runtime gets; its argv and env point into
+	 * ARGV and ENV below (berth_unit_finish builds them). */
+	struct berth_container c;
+	char image[BERTH_NAME_MAX]; /* Image=, resolved to BERTH_IMAGES_DIR/IMAGE */
+	struct berth_strv entrypoint, exec, env, env_files;
+	char user[64], group[64];   /* as written, resolved into c.uid/c.gid */
+	struct berth_strv group_add;
+	int run_init;
+	int userns_manual;
+	char **argv;                /* entrypoint + exec (+ the init in front), NULL-terminated */
+	char **envp;                /* Environment= with later keys winning, NULL-terminated */
+
+	/* [Service] */
+	enum berth_unit_type type;
+	enum berth_restart restart;
+	int64_t restart_us, restart_max_us, restart_reset_us;
+	int64_t timeout_stop_us;    /* BERTH_INFINITY: never SIGKILL */
+	int kill_signal;
+	int64_t log_max_size;
+	unsigned log_max_files;
+
+	int seen_line[64];          /* line of each scalar setting, for "set twice" */
+};
+
+/* Parse TEXT (LEN bytes, anything) as the unit NAME read from PATH into U
+ * (which the call initialises), then validate it on its own. Every problem goes
+ * to DIAG as "PATH:LINE: message". Returns 0 when there was no error; on -1, U
+ * holds what could be parsed and must still be freed. */
+int berth_unit_parse(const char *text, size_t len, const char *path, const char *name,
+		     struct berth_unit *u, struct berth_diag *diag);
+
+/* Options of berth_unit_load. */
+struct berth_unit_load_opts {
+	int check_owner;       /* 1 (berthd): the file must be root's and not group/world-writable */
+	const char *images_dir; /* NULL: BERTH_IMAGES_DIR */
+};
+
+/* Read PATH (its name is the file name minus ".container") with the checks of
+ * berth.container(5) (regular file, size, owner), parse it, and resolve what
+ * needs the image. Returns a new unit, or NULL with the reasons in DIAG. */
+struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_load_opts *o,
+				   struct berth_diag *diag);
+
+void berth_unit_free(struct berth_unit *u);
+
+/* The unit name of a file name ("web.container" -> "web"); -1 if FILE is not
+ * a unit file name or the name is invalid. */
+int berth_unit_name_of(const char *file, char *name, size_t len);
+/* ^[a-z0-9][a-z0-9_.-]{0,62}$ */
+int berth_unit_name_valid(const char *name);
+
+/* Checks across units U[0..N): each Requires= names a unit in the set, no
+ * unit depends on itself, no dependency cycle (reported in full, "a -> b -> a").
+ * Wants= on a missing unit is a warning. On success, ORDER[0..N) holds the
+ * indexes of U in start order (dependencies first). Returns 0 or -1. */
+int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, struct berth_diag *diag);
+
+/* The environment of one start: the unit's Environment= overlaid with its
+ * EnvironmentFile= files read now (relative paths from the unit's directory;
+ * a leading '-' makes a file optional). One allocation; free() it. NULL and
+ * DIAG filled on error. */
+char **berth_unit_start_env(const struct berth_unit *u, struct berth_diag *diag);
+
+const char *berth_restart_name(enum berth_restart r);
+
+#endif
