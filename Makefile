@@ -84,7 +84,8 @@ run: deps image
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps all $(B)/tests/seccomp-dump \
-		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile $(B)/test-image/root.img $(B)/image/root.img
+		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile \
+		$(HOST_TESTS) $(HOST_FUZZ) $(B)/test-image/root.img $(B)/image/root.img
 	BUILD=$(B) tests/run
 
 clean:
@@ -137,3 +138,39 @@ $(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/sec
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) -Isupervisor \
 		-I$(B)/host-sysroot/include -I$(B)/cjson-src -o $@ $< supervisor/seccomp-json.c supervisor/seccomp.c \
 		supervisor/caps.c supervisor/lib/err.c $(B)/cjson-src/cJSON.c $(B)/host-sysroot/lib/libseccomp.a
+
+# Unit tests and fuzzers of the supervisor's pure parts (host, ASan+UBSan; the
+# fuzzers with libFuzzer). Each links the sources it needs and the same inih.
+HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units
+HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
+UNIT_SRCS := supervisor/unit.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
+             supervisor/lib/diag.c supervisor/lib/err.c
+$(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/lib/values.c
+$(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c supervisor/lib/diag.c \
+		supervisor/lib/values.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
+$(B)/host/test-units: tests/unit/test-units.c tests/unit/t.h $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
+		supervisor/logs.c $(SUP_HDRS) $(B)/host/inih.o
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
+		supervisor/logs.c $(B)/host/inih.o
+FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
+           -Isupervisor -I$(SYSROOT)/include
+$(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
+$(B)/host/fuzz-unit: tests/fuzz/fuzz-unit.c $(UNIT_SRCS) $(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -o $@ $< $(UNIT_SRCS) $(B)/inih-src/ini.c
+$(B)/host/fuzz-proto: tests/fuzz/fuzz-proto.c supervisor/proto.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -o $@ $< supervisor/proto.c
+
+# Longer fuzzing than make test does: make fuzz FUZZ_RUNS=N
+FUZZ_RUNS ?= 20000000
+.PHONY: fuzz
+fuzz: $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile $(HOST_FUZZ)
+	@mkdir -p $(B)/tests
+	tests/fuzz/run $(B) $(FUZZ_RUNS)

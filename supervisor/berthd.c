@@ -366,7 +366,8 @@ static void watch_monitor(struct unit_rt *r)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, r->mon_fd, &ev);
 }
 
-static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status);
+static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int64_t at);
+static void want(struct unit_rt *r, int depth);
 
 static void spawn(struct unit_rt *r)
 {
@@ -389,16 +390,16 @@ static void spawn(struct unit_rt *r)
 	c.init_path = u->run_init ? "/sbin/init" : NULL;
 	if (!c.nuidmap && !c.ngidmap &&
 	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &pool, &c.uid_base, &fresh, &err) < 0) {
-		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.63s", err.msg);
+		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
 		event("%s: start failed: %s", r->name, err.msg);
-		exited(r, BERTH_EXIT_START, 0);
+		exited(r, BERTH_EXIT_START, 0, now());
 		return;
 	}
 	env = berth_unit_start_env(u, &diag);
 	if (!env) {
 		event("%s: start failed: %s", r->name, berth_diag_text(&diag));
 		berth_diag_free(&diag);
-		exited(r, BERTH_EXIT_START, 0);
+		exited(r, BERTH_EXIT_START, 0, now());
 		return;
 	}
 	for (int i = 0; i <= BERTH_MAX_ENV; i++) {
@@ -412,7 +413,7 @@ static void spawn(struct unit_rt *r)
 	free(env);
 	if (pid < 0) {
 		event("%s: start failed: %s", r->name, err.msg);
-		exited(r, BERTH_EXIT_START, 0);
+		exited(r, BERTH_EXIT_START, 0, now());
 		return;
 	}
 	r->mon_fd = fd;
@@ -452,8 +453,44 @@ static void stop(struct unit_rt *r)
 	}
 }
 
+/* R is wanted (boot, operator): so is everything it Requires=, as with
+ * systemd's start jobs; a required unit that failed gets a fresh start. */
+static void want(struct unit_rt *r, int depth)
+{
+	if (berth_svc_want(&r->svc))
+		save_state(r);
+	for (size_t i = 0; r->u && depth < MAX_UNITS && i < r->u->requires.n; i++) {
+		struct unit_rt *d = find(r->u->requires.v[i]);
+
+		if (d && d->u && (d->svc.state == BERTH_SVC_INACTIVE || d->svc.state == BERTH_SVC_EXITED ||
+				  d->svc.state == BERTH_SVC_FAILED))
+			want(d, depth + 1);
+	}
+}
+
+/* An operator's stop of R also stops what Requires= it (systemd's
+ * propagation of explicit stops); a crash of R does not. */
+static void stop_with_dependents(struct unit_rt *r, int depth)
+{
+	for (int i = 0; i < MAX_UNITS && depth < MAX_UNITS; i++) {
+		struct unit_rt *o = units[i];
+
+		if (!o || !o->u || o == r || o->svc.state == BERTH_SVC_INACTIVE ||
+		    o->svc.state == BERTH_SVC_EXITED || o->svc.state == BERTH_SVC_FAILED)
+			continue;
+		for (size_t k = 0; k < o->u->requires.n; k++)
+			if (strcmp(o->u->requires.v[k], r->name) == 0) {
+				event("%s: stopping: it requires %s", o->name, r->name);
+				o->restart_after_stop = 0;
+				stop_with_dependents(o, depth + 1);
+				break;
+			}
+	}
+	stop(r);
+}
+
 /* The dependencies of R allow it to start: 1 yes, 0 not yet, -1 never (a
- * Requires= target failed). Requires= pulls its target in. */
+ * Requires= target failed or is stopped). */
 static int deps_ready(struct unit_rt *r)
 {
 	const struct berth_strv *lists[3] = { &r->u->requires, &r->u->wants, &r->u->after };
@@ -464,8 +501,6 @@ static int deps_ready(struct unit_rt *r)
 
 			if (!d || !d->u)
 				continue;
-			if (l == 0 && berth_svc_want(&d->svc))
-				save_state(d);
 			switch (d->svc.state) {
 			case BERTH_SVC_RUNNING:
 				if (d->u->type == BERTH_TYPE_ONESHOT)
@@ -478,6 +513,8 @@ static int deps_ready(struct unit_rt *r)
 					return -1;
 				break;
 			case BERTH_SVC_INACTIVE:
+				if (l == 0)
+					return -1;
 				break;
 			default:
 				return 0; /* waiting, starting, stopping, backoff */
@@ -501,8 +538,8 @@ static void tick(void)
 				continue;
 			ready = deps_ready(r);
 			if (ready < 0) {
-				snprintf(r->svc.reason, sizeof(r->svc.reason), "a required unit failed");
-				event("%s: not started: a unit it requires failed", r->name);
+				snprintf(r->svc.reason, sizeof(r->svc.reason), "a required unit failed or is stopped");
+				event("%s: not started: a unit it requires failed or is stopped", r->name);
 				set_state(r, BERTH_SVC_FAILED);
 				again = 1;
 			} else if (ready > 0) {
@@ -552,7 +589,7 @@ static void tick(void)
 }
 
 /* A run of R ended (or never began). */
-static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status)
+static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int64_t at)
 {
 	int restart = r->restart_after_stop;
 
@@ -562,7 +599,15 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status)
 		set_state(r, BERTH_SVC_INACTIVE);
 		return;
 	}
-	berth_svc_exited(&r->svc, r->u, kind, status, now());
+	{
+		char why[sizeof(r->svc.reason)];
+
+		/* A start failure stays visible while the unit backs off. */
+		memcpy(why, r->svc.reason, sizeof(why));
+		berth_svc_exited(&r->svc, r->u, kind, status, at);
+		if (kind == BERTH_EXIT_START && r->svc.state == BERTH_SVC_BACKOFF)
+			memcpy(r->svc.reason, why, sizeof(why));
+	}
 	if (r->svc.state == BERTH_SVC_FAILED)
 		event("%s: failed (%s)", r->name, r->svc.reason);
 	else if (r->svc.state == BERTH_SVC_BACKOFF)
@@ -574,7 +619,7 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status)
 		return;
 	}
 	if (restart && !shutting_down)
-		berth_svc_want(&r->svc);
+		want(r, 0);
 	save_state(r);
 }
 
@@ -598,7 +643,7 @@ static void on_monitor(struct unit_rt *r)
 			berth_container_cleanup(&r->u->c, &err);
 		if (r->svc.state == BERTH_SVC_STARTING || r->svc.state == BERTH_SVC_RUNNING ||
 		    r->svc.state == BERTH_SVC_STOPPING)
-			exited(r, BERTH_EXIT_SIGNAL, SIGKILL);
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
 		tick();
 		return;
 	}
@@ -620,8 +665,8 @@ static void on_monitor(struct unit_rt *r)
 							      : berth_exit_classify(m.code, m.status);
 
 		if (m.phase == BERTH_MON_START_FAILED) {
-			event("%s: %s", r->name, m.msg);
-			snprintf(r->svc.reason, sizeof(r->svc.reason), "%.63s", m.msg);
+			event("%s", m.msg); /* "NAME: start failed at STEP: ..." */
+			snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", m.msg);
 		} else {
 			event("%s: %s %d%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
 			      m.status, m.timed_out ? " after the stop timeout" : "");
@@ -634,7 +679,8 @@ static void on_monitor(struct unit_rt *r)
 		r->mon_fd = -1;
 		if (m.phase == BERTH_MON_EXITED)
 			r->svc.started_at = m.started_at;
-		exited(r, kind, m.phase == BERTH_MON_EXITED ? m.status : 0);
+		exited(r, kind, m.phase == BERTH_MON_EXITED ? m.status : 0,
+		       m.phase == BERTH_MON_EXITED ? m.exited_at : now());
 		break;
 	}
 	default:
@@ -690,10 +736,8 @@ static void reload(int boot)
 				berth_buf_printf(&reload_report, "%s: added\n", r->name);
 			r->u = l[j].u;
 			r->errors = l[j].errors;
-			if (r->u && (boot ? load_state(r) < 0 : 1) && r->u->autostart) {
-				berth_svc_want(&r->svc);
-				save_state(r);
-			}
+			if (r->u && (boot ? load_state(r) < 0 : 1) && r->u->autostart)
+				want(r, 0);
 			if (l[j].errors)
 				event("%s: invalid unit file:\n%s", r->name, l[j].errors);
 			continue;
@@ -721,10 +765,11 @@ static void reload(int boot)
 			r->restart_after_stop = 1;
 			stop(r);
 		} else if (r->svc.state == BERTH_SVC_INACTIVE && r->u->autostart && !r->svc.has_exited) {
-			berth_svc_want(&r->svc);
+			want(r, 0);
 		}
 	}
-	tick();
+	if (!boot)
+		tick(); /* at boot: after adopt() has found the running containers */
 }
 
 /* After a berthd restart: find the monitors the previous one left. */
@@ -785,7 +830,7 @@ static void adopt(void)
 			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 			close(fd);
 			r->mon_fd = -1;
-			exited(r, kind, m.status);
+			exited(r, kind, m.status, m.phase == BERTH_MON_EXITED ? m.exited_at : now());
 		} else if (r->removed) {
 			stop(r);
 		} else if (r->u && r->u->hash != m.hash) {
@@ -806,8 +851,13 @@ static void adopt(void)
 			continue;
 		if (r->svc.state == BERTH_SVC_RUNNING || r->svc.state == BERTH_SVC_STARTING ||
 		    r->svc.state == BERTH_SVC_STOPPING) {
+			struct berth_err err = { 0 };
+
+			/* Whatever is left of the container has no monitor: end it. */
 			event("%s: its monitor is gone; the run counts as killed", r->name);
-			exited(r, BERTH_EXIT_SIGNAL, SIGKILL);
+			if (r->u && berth_container_cleanup(&r->u->c, &err) < 0)
+				event("%s: %s", r->name, err.msg);
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
 		}
 	}
 }
@@ -1086,15 +1136,15 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 		event("%s: start requested by uid %u", r->name, (unsigned)peer->uid);
 		if (r->svc.state == BERTH_SVC_STOPPING)
 			r->restart_after_stop = 1;
-		else if (berth_svc_want(&r->svc))
-			save_state(r);
+		else
+			want(r, 0);
 		tick();
 		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
 		break;
 	case BERTH_VERB_STOP:
 		event("%s: stop requested by uid %u", r->name, (unsigned)peer->uid);
 		r->restart_after_stop = 0;
-		stop(r);
+		stop_with_dependents(r, 0);
 		tick();
 		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
 		break;
@@ -1110,7 +1160,7 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 		} else {
 			if (r->svc.state == BERTH_SVC_WAITING)
 				set_state(r, BERTH_SVC_INACTIVE);
-			berth_svc_want(&r->svc);
+			want(r, 0);
 		}
 		tick();
 		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);

@@ -108,23 +108,34 @@ static void write_line(struct berth_log *l, const char *prefix, const char *s, s
 void berth_log_data(struct berth_log *l, const char *buf, size_t n)
 {
 	while (n > 0) {
-		const char *nl = memchr(buf, '\n', n);
-		size_t take = nl ? (size_t)(nl - buf) : n;
+		const char *nl;
+		size_t take;
 
-		/* Cap: what does not fit ends this line; the rest starts the next. */
+		/* Cap: what does not fit ends this line; the rest starts the next. A
+		 * full line is written when the next byte is known, so that a newline
+		 * right after the cap ends it whichever read brings it. */
+		if (l->len == sizeof(l->line)) {
+			write_line(l, "", l->line, l->len);
+			l->len = 0;
+			if (*buf == '\n') {
+				buf++;
+				n--;
+			}
+			continue;
+		}
+		nl = memchr(buf, '\n', n);
+		take = nl ? (size_t)(nl - buf) : n;
 		if (take > sizeof(l->line) - l->len)
 			take = sizeof(l->line) - l->len;
 		memcpy(l->line + l->len, buf, take);
 		l->len += take;
 		buf += take;
 		n -= take;
-		if (l->len == sizeof(l->line) || (nl && n > 0 && *buf == '\n')) {
+		if (n > 0 && *buf == '\n') {
 			write_line(l, "", l->line, l->len);
 			l->len = 0;
-			if (n > 0 && *buf == '\n') {
-				buf++;
-				n--;
-			}
+			buf++;
+			n--;
 		}
 	}
 }

@@ -228,6 +228,8 @@ int berth_volume_prepare(const struct berth_container *c, const struct berth_vol
 	return 0;
 }
 
+static const struct berth_volume init_volume = { .target = "/run/berth-init" };
+
 /* Attach each volume's prepared mount at its target, resolved inside the new
  * root with no symlinks followed (earlier rw volumes may be the container's);
  * then the init, on a file made for it in the container's own /run. */
@@ -253,7 +255,7 @@ static int setup_volumes(const struct berth_container *c, const int *volfds, str
 		int t;
 
 		if (i == c->nvolumes)
-			v = &(const struct berth_volume){ .target = "/run/berth-init" };
+			v = &init_volume;
 		t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
 
 		if (t < 0 || syscall(SYS_move_mount, volfds[i], "", t, "",

@@ -46,7 +46,7 @@ struct berth_svc {
 	enum berth_exit_kind last_kind;
 	int last_status;        /* exit code or signal number */
 	int has_exited;
-	char reason[64];        /* why it is FAILED or EXITED, for status */
+	char reason[192];       /* why it is FAILED or EXITED, for status */
 };
 
 const char *berth_svc_state_name(enum berth_svc_state s);

@@ -535,7 +535,9 @@ static int set_tmpfs(struct berth_unit *u, const char *v, char *msg)
 		size_t n = strcspn(o, ",");
 		char one[64];
 
-		snprintf(one, sizeof(one), "%.*s", (int)(n < 63 ? n : 63), o);
+		if (n >= sizeof(one)) /* cut short, "size=1G" + junk could pass as "size=1G" */
+			FAIL("tmpfs %s: option '%.20s...' is too long", buf, o);
+		snprintf(one, sizeof(one), "%.*s", (int)n, o);
 		if (strncmp(one, "size=", 5) == 0) {
 			if (berth_parse_size(one + 5, 0, &t->size) < 0 || t->size < 4096 || t->size > MAX_TMPFS_SIZE)
 				FAIL("tmpfs %s: size '%s' is not a size from 4K to 1T", buf, one + 5);
@@ -589,10 +591,15 @@ static int set_caps(uint64_t *mask, const char *v, int allow_all, char *msg)
 
 static int set_add_cap(struct berth_unit *u, const char *v, char *msg)
 {
-	if (set_caps(&u->c.cap_add, v, 0, msg) < 0)
+	uint64_t add = 0;
+
+	/* Checked apart from the lines before: a refused line must not make
+	 * every later AddCapability= line fail too. */
+	if (set_caps(&add, v, 0, msg) < 0)
 		return -1;
-	if (u->c.cap_add & BERTH_CAP_MASK(CAP_SYS_ADMIN))
+	if (add & BERTH_CAP_MASK(CAP_SYS_ADMIN))
 		FAIL("CAP_SYS_ADMIN is refused: it would let the container remount its image writable");
+	u->c.cap_add |= add;
 	return 0;
 }
 
@@ -1105,8 +1112,11 @@ static void prescan(struct parse *p, const char *text, size_t len, unsigned char
 			continue;
 		}
 		{
-			size_t k = strcspn(s + b, "=:");
+			size_t k = 0;
 
+			/* Within the line: TEXT is not NUL-terminated. */
+			while (b + k < e && s[b + k] != '=' && s[b + k] != ':')
+				k++;
 			if (b + k >= e || s[b + k] != '=') {
 				berth_diag_error(p->d, p->path, ln, "expected KEY=VALUE");
 				bad[line] = 1;
@@ -1184,7 +1194,7 @@ static int build_vectors(struct berth_unit *u)
 }
 
 /* Checks of the unit as a whole, after every key was read. */
-static void validate(struct berth_unit *u, struct berth_diag *d)
+static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 {
 	const char *f = u->path;
 	struct berth_err err = { 0 };
@@ -1226,7 +1236,7 @@ static void validate(struct berth_unit *u, struct berth_diag *d)
 		berth_diag_error(d, f, 0, "out of memory");
 		return;
 	}
-	if (d->errors)
+	if (d->errors > before)
 		return;
 	/* The runtime's own checks, as a last net (with a stand-in id base). */
 	c = u->c;
@@ -1283,7 +1293,7 @@ int berth_unit_parse(const char *text, size_t len, const char *path, const char 
 	r = ini_parse_string(copy, handler, &p);
 	if (r > 0 && diag->errors == before)
 		berth_diag_error(diag, path, r, "syntax error");
-	validate(u, diag);
+	validate(u, diag, before);
 	return diag->errors > before ? -1 : 0;
 }
 
@@ -1321,11 +1331,12 @@ static int image_lookup(const char *rootfs, const char *file, const char *name, 
 	if (!f)
 		return -1;
 	while (found < 0 && fgets(line, sizeof(line), f)) {
-		char *save = NULL, *fld[4] = { 0 };
-		char *t = strtok_r(line, ":", &save);
+		char *rest = line, *fld[4] = { 0 };
 
-		for (int i = 0; t && i < 4; i++, t = strtok_r(NULL, ":\n", &save))
-			fld[i] = t;
+		/* strsep, not strtok: an empty field ("svc::1000:...") is a field. */
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; rest && i < 4; i++)
+			fld[i] = strsep(&rest, ":");
 		if (fld[0] && fld[2] && strcmp(fld[0], name) == 0) {
 			uint64_t x;
 
@@ -1439,14 +1450,16 @@ struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_loa
 	if (diag->errors == before) {
 		const char *images = o && o->images_dir ? o->images_dir : BERTH_IMAGES_DIR;
 		struct stat rs;
+		int sr;
 
 		if (u->image[0])
 			snprintf(u->c.rootfs, sizeof(u->c.rootfs), "%s/%s", images, u->image);
-		if (stat(u->c.rootfs, &rs) < 0 || !S_ISDIR(rs.st_mode))
+		sr = stat(u->c.rootfs, &rs);
+		if (sr < 0 || !S_ISDIR(rs.st_mode))
 			berth_diag_error(diag, path, u->seen_line[4] ? u->seen_line[4] : u->seen_line[5],
 					 "%s %s: %s", u->image[0] ? "image" : "root filesystem",
 					 u->image[0] ? u->image : u->c.rootfs,
-					 errno && !S_ISDIR(rs.st_mode) ? "not found" : "not a directory");
+					 sr < 0 ? "not found" : "not a directory");
 		else
 			resolve_ids(u, diag);
 	}
@@ -1554,6 +1567,7 @@ char **berth_unit_start_env(const struct berth_unit *u, struct berth_diag *diag)
 	size_t bytes = 0, n = 0;
 	char dir[256];
 	const char *slash = strrchr(u->path, '/');
+	int before = diag->errors;
 
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - u->path) : 1, slash ? u->path : ".");
 	for (size_t i = 0; u->envp[i]; i++)
@@ -1605,7 +1619,7 @@ char **berth_unit_start_env(const struct berth_unit *u, struct berth_diag *diag)
 		}
 		fclose(f);
 	}
-	if (diag->errors)
+	if (diag->errors > before)
 		goto fail;
 	/* Later definitions win: keep the last of each name, in order. */
 	for (size_t i = 0; i < all.n; i++)

@@ -6,7 +6,7 @@
 
 #include "diag.h"
 
-static void add(struct berth_diag *d, const char *file, int line, const char *kind, const char *fmt,
+static void __attribute__((format(printf, 5, 0))) add(struct berth_diag *d, const char *file, int line, const char *kind, const char *fmt,
 		va_list ap)
 {
 	char msg[1024], head[512];

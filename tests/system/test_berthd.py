@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""System tests of berthd and berthctl (issue 4): boot the test image, deploy
+units under /var/lib/berth/units, and check supervision, restart policy, stop
+timeouts, reload, authorization, logs and re-adoption after berthd is killed.
+A second boot on the same /var checks start order at boot and that logs and
+units persist; the first boot's shutdown must have stopped units in reverse
+order. Every wait polls the guest with a generous bound."""
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
+from harness import Guest, GuestError, ext4_clean, make_var_disk, poll, report, results, test  # noqa: E402
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+UNITS = "/var/lib/berth/units"
+EVENTS = "/var/log/berth/events.log"
+
+# A tiny service: prints a line a second. Its PID 1 is a shell without a
+# SIGTERM handler, which (as PID 1 of its namespace) ignores SIGTERM.
+TICKER = "/bin/sh -c 'echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done'"
+
+UNIT_FILES = {
+    "db": """[Unit]
+Description=the database
+[Container]
+Image=probe
+Exec=%s
+Volume=dbdata:/mnt:rw
+[Service]
+Restart=always
+TimeoutStopSec=2s
+""" % TICKER,
+    "web": """[Unit]
+Description=the web server
+Requires=db
+After=db
+[Container]
+Image=probe
+Exec=%s
+RunInit=yes
+[Service]
+Restart=on-failure
+RestartSec=1s
+""" % TICKER,
+}
+
+
+def deploy(g, name, text):
+    """Write a unit atomically (as an operator's deploy would)."""
+    g.check("cat > %s/.%s.tmp <<'BERTH_EOF'\n%sBERTH_EOF\nmv %s/.%s.tmp %s/%s.container"
+            % (UNITS, name, text, UNITS, name, UNITS, name))
+
+
+def status(g, name):
+    out = g.check("berthctl --json status %s" % name)
+    return json.loads(out)[0]
+
+
+def wait_state(g, name, state, timeout=60, extra=lambda s: True):
+    def ok(rc, out):
+        if rc != 0:
+            return False
+        s = json.loads(out)[0]
+        return s["state"] == state and extra(s)
+    out = poll(g, "berthctl --json status %s" % name, ok, timeout)
+    return json.loads(out)[0]
+
+
+def events(g):
+    return g.check("cat %s" % EVENTS)
+
+
+def boot1(g):
+    g.check("mkdir -p %s" % UNITS)
+    for name, text in UNIT_FILES.items():
+        deploy(g, name, text)
+
+    def reload_starts():
+        out = g.check("berthctl reload")
+        assert "db: added" in out and "web: added" in out, out
+        wait_state(g, "db", "running")
+        wait_state(g, "web", "running")
+        ev = events(g)
+        assert ev.index("db: started") < ev.index("web: started"), ev
+        # RunInit: berth-init is the container's PID 1, the command its child.
+        pid = status(g, "web")["pid"]
+        cmd = g.check("tr '\\0' ' ' < /proc/%d/cmdline" % pid).strip()
+        assert cmd.startswith("/run/berth-init -- /bin/sh -c"), cmd
+    test("reload_starts_units_in_order", reload_starts)
+
+    def list_and_json():
+        out = g.check("berthctl list")
+        assert out.splitlines()[0].split()[:3] == ["UNIT", "STATE", "PID"], out
+        assert any(line.split()[:2] == ["db", "running"] for line in out.splitlines()), out
+        st = status(g, "db")
+        assert st["pids_max"] == 512 and st["pids_current"] >= 1, st
+        assert st["memory_bytes"] > 0 and st["restarts"] == 0, st
+        out = g.check("berthctl status db")
+        assert "state:     running" in out and "pids:" in out, out
+    test("list_status_json", list_and_json)
+
+    def monitors_not_berthd():
+        # Monitors live beside berthd's cgroup and do not answer to its name.
+        pids = g.check("cat /sys/fs/cgroup/system/monitors/cgroup.procs").split()
+        assert len(pids) == 2, pids
+        for p in pids:
+            assert g.check("cat /proc/%s/cmdline" % p).strip("\0\n") == "berth-mon", p
+        assert len(g.check("pidof berthd").split()) == 1
+    test("monitors_in_own_cgroup", monitors_not_berthd)
+
+    def killed_is_restarted():
+        st = status(g, "web")
+        assert st["pid"] > 0, st
+        # Kill the command (the child of the container's init), then the init.
+        g.check("kill -9 %d" % st["pid"])
+        st2 = wait_state(g, "web", "running", 60, lambda s: s["restarts"] == 1)
+        assert st2["pid"] != st["pid"], st2
+        assert st2["last_exit"]["kind"] == "signal" and st2["last_exit"]["status"] == 9, st2
+        assert "web: restarting in 999 ms (restart 1)" in events(g) or \
+            "web: restarting in 1000 ms (restart 1)" in events(g), events(g)[-600:]
+    test("killed_container_restarted_after_backoff", killed_is_restarted)
+
+    def runinit_stop_is_quick():
+        # With RunInit=yes the init forwards SIGTERM: the shell dies at once.
+        g.check("berthctl stop web")
+        st = wait_state(g, "web", "inactive", 30)
+        # berth-init reports its child's death by SIGTERM as 128+15, as tini does.
+        assert st["last_exit"]["kind"] == "code" and st["last_exit"]["status"] == 143, st
+        log = g.check("cat /var/log/berth/web.log")
+        assert "stop timeout" not in log, log[-500:]
+        g.check("berthctl start web")
+        wait_state(g, "web", "running")
+    test("runinit_forwards_sigterm", runinit_stop_is_quick)
+
+    def stop_timeout_kills():
+        # db's PID 1 ignores SIGTERM: SIGKILL after TimeoutStopSec=2s. web
+        # Requires=db: the operator's stop of db stops web first.
+        g.check("berthctl stop db")
+        st = wait_state(g, "db", "inactive", 30)
+        assert status(g, "web")["state"] == "inactive", status(g, "web")
+        assert "web: stopping: it requires db" in events(g)
+        assert st["last_exit"]["kind"] == "timeout", st
+        log = g.check("cat /var/log/berth/db.log")
+        assert "stop timeout: SIGKILL" in log, log[-500:]
+        assert g.run("test -e /sys/fs/cgroup/berth/db")[0] != 0, "db's cgroup left behind"
+        # Starting web pulls db in.
+        g.check("berthctl start web")
+        wait_state(g, "db", "running")
+        wait_state(g, "web", "running")
+    test("stop_ignoring_sigterm_killed_after_timeout", stop_timeout_kills)
+
+    def crash_loop():
+        deploy(g, "crash", """[Unit]
+StartLimitIntervalSec=60s
+StartLimitBurst=3
+[Container]
+Image=probe
+Exec=/bin/sh -c 'echo dying; exit 3'
+[Service]
+RestartSec=200ms
+""")
+        g.check("berthctl reload")
+        st = wait_state(g, "crash", "failed", 60)
+        assert st["restarts"] == 3 and st["reason"] == "start limit hit", st
+        assert st["last_exit"]["kind"] == "code" and st["last_exit"]["status"] == 3, st
+        ev = events(g)
+        for d in ("199 ms", "399 ms", "799 ms"):
+            assert "crash: restarting in %s" % d in ev, (d, ev[-800:])
+        assert g.check("grep -c dying /var/log/berth/crash.log").strip() == "4"
+    test("crash_loop_ends_failed", crash_loop)
+
+    def broken_edit_keeps_old():
+        before = status(g, "db")
+        deploy(g, "db", UNIT_FILES["db"] + "Restrat=always\n")
+        rc, out = g.run("berthctl reload")
+        assert rc == 1, (rc, out)
+        assert "%s/db.container:11: unknown key 'Restrat' in [Service]; did you mean 'Restart'?" % UNITS \
+            in out, out
+        st = status(g, "db")
+        assert st["state"] == "running" and st["pid"] == before["pid"], st
+        assert "Restrat" in st["config_errors"], st
+        out = g.check("berthctl status db")
+        assert "the running definition is kept" in out, out
+        rc, out = g.run("berthctl verify %s/db.container" % UNITS)
+        assert rc == 1 and "db.container:11:" in out, (rc, out)
+    test("broken_edit_keeps_old_definition", broken_edit_keeps_old)
+
+    def edit_applied():
+        before = status(g, "db")
+        deploy(g, "db", UNIT_FILES["db"].replace("[Container]", "[Container]\nEnvironment=MODE=two"))
+        out = g.check("berthctl reload")
+        assert "db: changed" in out, out
+        st = wait_state(g, "db", "running", 60, lambda s: s["pid"] != before["pid"])
+        assert not st["config_errors"], st
+        env = g.check("tr '\\0' '\\n' < /proc/%d/environ" % st["pid"])
+        assert "MODE=two" in env.split(), env
+        insp = json.loads(g.check("berthctl --json inspect db"))
+        assert "MODE=two" in insp["environment"], insp
+        rc, out = g.run("berthctl verify %s/db.container" % UNITS)
+        assert rc == 0 and out.strip().endswith("db.container: ok"), (rc, out)
+    test("edit_and_reload_applied", edit_applied)
+
+    def authz():
+        rc, out = g.run("su ops -c 'berthctl status db'")
+        assert rc == 0 and "state:     running" in out, (rc, out)
+        rc, out = g.run("su ops -c 'berthctl stop db'")
+        assert rc == 3 and "permission denied" in out, (rc, out)
+        rc, out = g.run("su ops -c 'berthctl reload'")
+        assert rc == 3, (rc, out)
+        assert "denied: uid 1001: stop db" in events(g), events(g)[-500:]
+        assert status(g, "db")["state"] == "running"
+        # Outside berth-ops the socket itself is closed.
+        rc, out = g.run("su nobody -s /bin/sh -c 'berthctl list'")
+        assert rc == 3 and "Permission denied" in out, (rc, out)
+        mode = g.check("stat -c '%a %U %G' /run/berth/berthd.sock").strip()
+        assert mode == "660 root berth-ops", mode
+        rc, out = g.run("berthctl status nosuch")
+        assert rc == 4, (rc, out)
+    test("ops_may_read_not_stop", authz)
+
+    def logs():
+        out = g.check("berthctl logs -n 2 db")
+        lines = out.strip().splitlines()
+        assert len(lines) == 2 and all("tick" in l for l in lines), out
+        assert lines[0][:4].isdigit() and lines[0][10] == "T" and lines[0][23] == "Z", lines[0]
+        rc, out = g.run("su ops -c 'berthctl logs -n 1 db'")
+        assert rc == 0 and "tick" in out, (rc, out)
+        # Follow: new lines arrive without another request.
+        out = g.check("timeout 4 berthctl logs -f -n 0 db; true", timeout=30)
+        assert out.count("tick") >= 2, out
+    test("logs_tail_and_follow", logs)
+
+    def rotation():
+        deploy(g, "chatty", """[Container]
+Image=probe
+Exec=/bin/sh -c 'i=0; while true; do echo line $i 0123456789012345678901234567890123456789; i=$((i+1)); done'
+[Service]
+LogMaxSize=4K
+LogMaxFiles=2
+""")
+        g.check("berthctl reload")
+        poll(g, "ls /var/log/berth/", lambda rc, out: "chatty.log.2" in out.split(), 60)
+        g.check("berthctl stop chatty")
+        wait_state(g, "chatty", "inactive", 30)
+        files = g.check("ls /var/log/berth/").split()
+        assert "chatty.log.3" not in files, files
+        for f in ("chatty.log", "chatty.log.1", "chatty.log.2"):
+            size = int(g.check("stat -c %%s /var/log/berth/%s" % f).strip())
+            assert size <= 4096, (f, size)
+        # berthd answered throughout the flood.
+        assert status(g, "db")["state"] == "running"
+    test("logs_rotate_by_size", rotation)
+
+    def readopt():
+        web = status(g, "web")
+        db = status(g, "db")
+        assert web["pid"] > 0 and db["pid"] > 0, (web, db)
+        berthd = g.check("pidof berthd").strip()
+        g.check("kill -9 %s" % berthd)
+        # Meanwhile web's command dies: the restart policy must still apply.
+        g.check("pkill -9 -P %d" % web["pid"] + " ; true")
+        poll(g, "pidof berthd", lambda rc, out: rc == 0 and out.strip() not in ("", berthd), 60)
+        st = wait_state(g, "db", "running")
+        assert st["pid"] == db["pid"], "db's container changed: %s -> %s" % (db["pid"], st["pid"])
+        assert st["restarts"] == db["restarts"], st
+        st = wait_state(g, "web", "running", 60, lambda s: s["restarts"] == web["restarts"] + 1)
+        assert st["pid"] != web["pid"], st
+        ev = events(g)
+        assert "db: re-adopted its container (pid %d" % db["pid"] in ev, ev[-800:]
+    test("berthd_sigkill_readopts", readopt)
+
+
+def shutdown_and_reboot(g, var):
+    def fn():
+        g.send_nowait("reboot")
+        status_ = g.wait_exit(240)
+        assert status_ is not None, "QEMU still running after reboot"
+        assert ext4_clean(var), "/var not clean"
+    test("reboot_with_units", fn)
+
+
+def boot2(g):
+    def order():
+        ev = events(g)
+        # The first boot's shutdown: web (which needs db) stopped before db.
+        first_stop = ev.index("stopping every unit")
+        lines = ev[first_stop:].splitlines()
+        ends = [i for i, l in enumerate(lines) if " exited with code " in l or " killed by signal " in l]
+        web = [i for i in ends if " web: " in lines[i]]
+        db = [i for i in ends if " db: " in lines[i]]
+        assert web and db and web[0] < db[0], "\n".join(lines[:40])
+        assert "all units stopped; exiting" in ev[first_stop:], ev[first_stop:]
+        wait_state(g, "db", "running")
+        wait_state(g, "web", "running")
+        ev = events(g)
+        boot = ev.rindex("starting")
+        assert ev.index("db: started", boot) < ev.index("web: started", boot), ev[boot:]
+    test("units_start_at_boot_in_order", order)
+
+    def persisted():
+        out = g.check("cat /var/log/berth/db.log")
+        assert out.count("[berth] started") >= 2, out[-800:]
+        assert g.check("stat -c %u /var/lib/berth/volumes/dbdata").strip() != "0"
+    test("logs_and_volumes_persist", persisted)
+
+
+def main():
+    tmp = os.path.join(BUILD, "tests", "system-berthd")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    var = os.path.join(tmp, "var.img")
+    make_var_disk(var)
+    image = os.path.join(BUILD, "test-image")
+    g = Guest(image, var, tmp)
+    try:
+        g.wait_shell()
+        boot1(g)
+        shutdown_and_reboot(g, var)
+    except GuestError as e:
+        report("berthd-boot1", False, "%s\n%s" % (e, g.console()[-1500:]))
+    finally:
+        g.kill()
+    g = Guest(image, var, tmp)
+    try:
+        g.wait_shell()
+        boot2(g)
+    except GuestError as e:
+        report("berthd-boot2", False, "%s\n%s" % (e, g.console()[-1500:]))
+    finally:
+        g.kill()
+
+
+if __name__ == "__main__":
+    main()
+    print("berthd: %d passed, %d failed" % (results["pass"], results["fail"]), flush=True)
+    sys.exit(1 if results["fail"] else 0)
