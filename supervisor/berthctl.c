@@ -20,6 +20,7 @@
 #include "lib/buf.h"
 #include "lib/values.h"
 #include "proto.h"
+#include "score.h"
 #include "unit.h"
 
 static int json_out;
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 		   "  reload                   re-read every unit file\n"
 		   "  inspect NAME             the resolved configuration\n"
 		   "  verify FILE...           check unit files without berthd\n"
+		   "  score [--threshold=N] FILE...  exposure score 0.0-10.0 (systemd-analyze security)\n"
 		   "  --version\n"
 		   "exit codes: 0 ok, 1 failure, 2 usage, 3 permission denied, 4 not found\n");
 }
@@ -385,18 +387,21 @@ static void tail(int fd, long n)
 	char buf[65536];
 	ssize_t r;
 
-	if (n >= 0 && fstat(fd, &st) == 0) {
+	if (n == 0 && fstat(fd, &st) == 0) {
+		start = st.st_size;
+	} else if (n > 0 && fstat(fd, &st) == 0) {
 		long lines = 0;
 		off_t pos = st.st_size;
 
-		while (pos > 0 && lines <= n) {
+		/* Back to the Nth newline before the last one: the lines after it. */
+		while (pos > 0 && lines < n) {
 			size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
 
 			pos -= (off_t)chunk;
 			if (pread(fd, buf, chunk, pos) != (ssize_t)chunk)
 				break;
 			for (size_t i = chunk; i-- > 0;)
-				if (buf[i] == '\n' && !(pos + (off_t)i == st.st_size - 1) && ++lines > n) {
+				if (buf[i] == '\n' && pos + (off_t)i != st.st_size - 1 && ++lines == n) {
 					start = pos + (off_t)i + 1;
 					break;
 				}
@@ -404,8 +409,16 @@ static void tail(int fd, long n)
 	}
 	if (n >= 0)
 		lseek(fd, start, SEEK_SET);
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		/* A container's bytes must not drive the operator's terminal
+		 * (escape sequences): control characters show as '?' on a tty. */
+		if (isatty(STDOUT_FILENO))
+			for (ssize_t i = 0; i < r; i++)
+				if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') ||
+				    buf[i] == 0x7f)
+					buf[i] = '?';
 		fwrite(buf, 1, (size_t)r, stdout);
+	}
 	fflush(stdout);
 }
 
@@ -551,10 +564,97 @@ static int cmd_verify(int argc, char **argv)
 	return bad ? BERTH_FAILED : BERTH_OK;
 }
 
+/* Offline: each FILE's exposure, with every check; exit 1 above THRESHOLD. */
+static int cmd_score(int argc, char **argv)
+{
+	double threshold = 100;
+	int rc = BERTH_OK, first = 1;
+
+	if (argc > 1 && strncmp(argv[1], "--threshold=", 12) == 0) {
+		char *end;
+
+		threshold = strtod(argv[1] + 12, &end);
+		if (*end || end == argv[1] + 12 || threshold < 0 || threshold > 10) {
+			fprintf(stderr, "berthctl: score: --threshold takes 0.0 to 10.0\n");
+			return BERTH_USAGE;
+		}
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: berthctl score [--threshold=N] FILE...\n");
+		return BERTH_USAGE;
+	}
+	if (json_out)
+		printf("[");
+	for (int i = 1; i < argc; i++) {
+		struct berth_diag diag = { 0 };
+		struct berth_unit *u = berth_unit_load(argv[i], NULL, &diag);
+		struct berth_score sc;
+
+		if (!u) {
+			fputs(berth_diag_text(&diag), stderr);
+			berth_diag_free(&diag);
+			rc = BERTH_FAILED;
+			continue;
+		}
+		berth_score_unit(u, &sc);
+		if (json_out) {
+			struct berth_buf b = { 0 };
+
+			berth_buf_printf(&b, "%s{\"file\":", first ? "" : ",");
+			berth_buf_json_str(&b, argv[i]);
+			berth_buf_printf(&b, ",\"exposure\":%.1f,\"label\":\"%s\",\"checks\":[", sc.exposure / 10.0,
+					 berth_score_label(sc.exposure));
+			for (int k = 0; k < sc.n; k++) {
+				berth_buf_printf(&b, "%s{\"name\":", k ? "," : "");
+				berth_buf_json_str(&b, sc.f[k].name);
+				berth_buf_printf(&b, ",\"weight\":%u,\"range\":%u,\"badness\":%d,\"note\":", sc.f[k].weight,
+						 sc.f[k].range, sc.f[k].badness);
+				berth_buf_json_str(&b, sc.f[k].note);
+				berth_buf_printf(&b, "}");
+			}
+			berth_buf_printf(&b, "]}");
+			fputs(b.p ? b.p : "", stdout);
+			berth_buf_free(&b);
+		} else {
+			printf("  %-45s %-50s %s\n", "CHECK", "DESCRIPTION", "BADNESS");
+			for (int k = 0; k < sc.n; k++) {
+				const struct berth_finding *f = &sc.f[k];
+				char bad[16] = "n/a";
+
+				if (f->badness >= 0)
+					snprintf(bad, sizeof(bad), "%d/%u", f->badness, f->range);
+				printf("%s %-45s %-50s %-6s %s\n", f->badness < 0 ? "-" : f->badness ? "x" : "+", f->name,
+				       f->what, bad, f->note);
+			}
+			printf("-> Overall exposure level for %s: %.1f %s\n", argv[i], sc.exposure / 10.0,
+			       berth_score_label(sc.exposure));
+		}
+		first = 0;
+		if (sc.exposure / 10.0 > threshold)
+			rc = BERTH_FAILED;
+		berth_unit_free(u);
+		berth_diag_free(&diag);
+	}
+	if (json_out)
+		printf("]\n");
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	int k = 1;
 
+	/* --json anywhere (unit names never start with '-'). */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else
+			argv[k++] = argv[i];
+	argc = k;
+	argv[argc] = NULL;
 	while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
 		if (strcmp(argv[1], "--json") == 0) {
 			json_out = 1;
@@ -592,6 +692,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argv[2]);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(cmd, "score") == 0)
+		return cmd_score(argc - 1, argv + 1);
 	usage(stderr);
 	return BERTH_USAGE;
 }

@@ -53,6 +53,7 @@ struct unit_rt {
 	uint64_t running_hash;   /* of the file the running container came from */
 	int removed;             /* its file is gone: stop, then forget it */
 	int restart_after_stop;  /* restart or reload: start again once stopped */
+	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */
 };
 
 struct client {
@@ -192,6 +193,7 @@ struct loaded {
 	char name[BERTH_NAME_MAX];
 	struct berth_unit *u;
 	char *errors;
+	int borrowed; /* U is the running definition of a unit whose new file is invalid */
 };
 
 static int read_dir(const char *dir, struct loaded *out, int n)
@@ -255,7 +257,8 @@ static void check_deps(struct loaded *l, int n)
 				continue;
 			pl = strlen(l[i].u->path);
 			for (const char *p = t; *p; p = strchr(p, '\n') + 1) {
-				if (strncmp(p, l[i].u->path, pl) == 0 && p[pl] == ':' && !strstr(p, "warning:")) {
+				if (strncmp(p, l[i].u->path, pl) == 0 && p[pl] == ':' && !strstr(p, "warning:") &&
+				    !l[i].borrowed) {
 					const char *eol = strchr(p, '\n');
 					struct berth_buf b = { 0 };
 
@@ -428,6 +431,7 @@ static void send_stop(struct unit_rt *r)
 {
 	struct berth_mon_msg m = { .type = BERTH_MON_STOP };
 
+	r->stopped_by_shutdown = shutting_down;
 	m.signal = r->u ? r->u->kill_signal : SIGTERM;
 	m.timeout_us = r->u ? r->u->timeout_stop_us : 10000000;
 	r->svc.stop_requested = 1;
@@ -581,6 +585,16 @@ static void tick(void)
 				send_stop(r);
 		}
 		if (!busy) {
+			/* Units the shutdown stopped are not "stopped by an operator":
+			 * if PID 1 starts berthd again (a SIGTERM outside a system
+			 * shutdown), they start as at boot. */
+			for (int i = 0; i < MAX_UNITS; i++)
+				if (units[i] && units[i]->stopped_by_shutdown) {
+					char path[300];
+
+					snprintf(path, sizeof(path), STATE_DIR "/%s", units[i]->name);
+					unlink(path);
+				}
 			event("all units stopped; exiting");
 			exit(0);
 		}
@@ -699,7 +713,21 @@ static void reload(int boot)
 	int n = read_dir(BERTH_UNITS_DEPLOYED, l, 0);
 
 	n = read_dir(BERTH_UNITS_BAKED, l, n);
+	/* A unit whose new file is invalid keeps running on its old definition:
+	 * it still counts for the others' dependencies. */
+	for (int j = 0; j < n; j++) {
+		struct unit_rt *r = find(l[j].name);
+
+		l[j].borrowed = !l[j].u && r && r->u;
+		if (l[j].borrowed)
+			l[j].u = r->u;
+	}
 	check_deps(l, n);
+	for (int j = 0; j < n; j++)
+		if (l[j].borrowed) {
+			l[j].u = NULL;
+			l[j].borrowed = 0;
+		}
 	berth_buf_free(&reload_report);
 	load_authz();
 	/* Units whose file is gone. */
@@ -793,7 +821,9 @@ static void adopt(void)
 		if (fd < 0) {
 			char path[300];
 
-			event("%s; removing its stale socket", err.msg);
+			char why[BERTH_ERR_MSG + 64];
+
+			event("%s; removing its stale socket", berth_err_str(&err, why, sizeof(why)));
 			snprintf(path, sizeof(path), BERTH_MON_DIR "/%s", e->d_name);
 			unlink(path);
 			continue;
@@ -960,7 +990,8 @@ static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
 	berth_buf_printf(b, ",\"pids_current\":%" PRId64 ",\"pids_max\":%" PRId64 ",\"memory_bytes\":%" PRId64
 			    ",\"cpu_usec\":%" PRId64,
 			 live ? cg_read(r->name, "pids.current", NULL) : -1,
-			 live ? cg_read(r->name, "pids.max", NULL) : (r->u ? r->u->c.pids_max : -1),
+			 live ? cg_read(r->name, "pids.max", NULL)
+			      : (r->u && r->u->c.pids_max < 0 ? -2 : r->u ? r->u->c.pids_max : -1),
 			 live ? cg_read(r->name, "memory.current", NULL) : -1,
 			 live ? cg_read(r->name, "cpu.stat", "usage_usec ") : -1);
 	berth_buf_printf(b, ",\"reason\":");

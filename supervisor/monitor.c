@@ -101,15 +101,20 @@ static void on_stop(struct mon *m, const struct berth_mon_msg *req)
 	}
 }
 
-static void drain(struct mon *m, int wait_ms)
+/* Copy what the container wrote to its log: at most MAX_READS reads, so a
+ * container that writes without pause cannot starve the monitor's other
+ * duties (stops, exits, berthd); with WAIT_MS, until EOF or that deadline. */
+static void drain(struct mon *m, int wait_ms, int max_reads)
 {
 	char buf[65536];
+	int64_t deadline = berth_now_us() + (int64_t)wait_ms * 1000;
 
-	while (m->out >= 0) {
+	for (int i = 0; m->out >= 0 && (max_reads <= 0 || i < max_reads); i++) {
+		int64_t left = (deadline - berth_now_us()) / 1000;
 		struct pollfd p = { m->out, POLLIN, 0 };
 		ssize_t n;
 
-		if (poll(&p, 1, wait_ms) <= 0)
+		if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
 			return;
 		n = read(m->out, buf, sizeof(buf));
 		if (n > 0) {
@@ -133,7 +138,7 @@ static void on_exit_status(struct mon *m)
 	m->st.exited_at = berth_now_us();
 	/* What the container wrote last; its other processes die with its
 	 * PID 1, and their ends of the pipe with them (2 s at most). */
-	drain(m, 2000);
+	drain(m, 2000, 0);
 	berth_log_flush(&m->log);
 	if (si.si_code == CLD_EXITED)
 		berth_log_note(&m->log, "exited with code %d%s", si.si_status,
@@ -269,7 +274,7 @@ static _Noreturn void monitor_main(const struct berth_monitor_args *a, int conn)
 			}
 		}
 		if (p[2].revents)
-			drain(&m, 0);
+			drain(&m, 0, 16);
 		if (p[3].revents & POLLIN)
 			on_exit_status(&m);
 		if (p[4].revents & POLLIN) {

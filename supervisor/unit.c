@@ -1463,6 +1463,15 @@ struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_loa
 		else
 			resolve_ids(u, diag);
 	}
+	if (diag->errors == before) {
+		/* Names resolved from the image: their ids must fit the map too. */
+		struct berth_container c = u->c;
+		struct berth_err err = { 0 };
+
+		c.uid_base = 1000000;
+		if (berth_container_validate(&c, &err) < 0)
+			berth_diag_error(diag, path, u->seen_line[9], "%s", err.msg);
+	}
 	if (diag->errors > before) {
 		berth_unit_free(u);
 		return NULL;

@@ -23,6 +23,7 @@
 #include "lib/values.h"
 #include "logs.h"
 #include "proto.h"
+#include "score.h"
 #include "service.h"
 #include "unit.h"
 #include "t.h"
@@ -1628,6 +1629,83 @@ static void log_rotation(void)
 	}
 }
 
+/* berthctl score: a default unit is SAFE, and each weakening raises the
+ * exposure by what systemd's formula says. */
+static unsigned exposure_of(const char *text)
+{
+	struct berth_unit *u = NULL;
+	struct berth_score sc;
+
+	if (parse_len(text, strlen(text), &u) < 0) {
+		berth_unit_free(u);
+		return 999;
+	}
+	berth_score_unit(u, &sc);
+	berth_unit_free(u);
+	return sc.exposure;
+}
+
+static void score_values(void)
+{
+	const char *base = "[Container]\nImage=probe\nExec=/bin/true\n";
+	char buf[512];
+	unsigned def, nonroot, unconfined, weak, limited;
+
+	def = exposure_of(base);
+	snprintf(buf, sizeof(buf), "%sUser=1000\n", base);
+	nonroot = exposure_of(buf);
+	snprintf(buf, sizeof(buf), "%sSeccompProfile=unconfined\n", base);
+	unconfined = exposure_of(buf);
+	snprintf(buf, sizeof(buf), "%sNoNewPrivileges=no\nReadOnly=no\nAddCapability=NET_ADMIN\n"
+		 "[Service]\nRestart=no\nPidsLimit=infinity\n", base);
+	weak = exposure_of(buf);
+	snprintf(buf, sizeof(buf), "%sUser=1000\nDropCapability=all\n[Service]\nMemoryMax=64M\n", base);
+	limited = exposure_of(buf);
+	/* Root in its own namespace, 11 capabilities, no memory limit, and
+	 * the allow-listed @debug/@privileged/@resources: low, not zero. */
+	printf("# score: default %u, non-root %u, limited %u, unconfined %u, weakened %u\n", def, nonroot,
+	       limited, unconfined, weak);
+	CHECK(def > 0 && def < 50);
+	CHECK(nonroot < def);
+	CHECK(limited < nonroot);
+	CHECK(unconfined > def + 10);
+	CHECK(weak > def);
+	CHECK(weak <= 100 && unconfined <= 100);
+	CHECK_STR(berth_score_label(0), "PERFECT");
+	CHECK_STR(berth_score_label(5), "SAFE");
+	CHECK_STR(berth_score_label(10), "OK");
+	CHECK_STR(berth_score_label(50), "MEDIUM");
+	CHECK_STR(berth_score_label(75), "EXPOSED");
+	CHECK_STR(berth_score_label(90), "UNSAFE");
+	CHECK_STR(berth_score_label(100), "DANGEROUS");
+}
+
+static void score_formula(void)
+{
+	struct berth_unit *u = NULL;
+	struct berth_score sc;
+	uint64_t bsum = 0, wsum = 0;
+	int found_nnp = 0;
+
+	const char *text = "[Container]\nImage=probe\nExec=/bin/true\nNoNewPrivileges=no\n";
+
+	CHECK(parse_len(text, strlen(text), &u) == 0);
+	berth_score_unit(u, &sc);
+	berth_unit_free(u);
+	/* Recompute ceil(sum(ceil(b*w/r)) * 100 / sum(w)) from the findings. */
+	for (int i = 0; i < sc.n; i++) {
+		if (sc.f[i].badness < 0)
+			continue;
+		CHECK((unsigned)sc.f[i].badness <= sc.f[i].range);
+		bsum += ((uint64_t)sc.f[i].badness * sc.f[i].weight + sc.f[i].range - 1) / sc.f[i].range;
+		wsum += sc.f[i].weight;
+		if (strcmp(sc.f[i].name, "NoNewPrivileges=") == 0)
+			found_nnp = sc.f[i].badness == 1;
+	}
+	CHECK(found_nnp);
+	CHECK(sc.exposure == (unsigned)((bsum * 100 + wsum - 1) / wsum));
+}
+
 int main(void)
 {
 	RUN(parse_full_unit);
@@ -1671,5 +1749,7 @@ int main(void)
 	RUN(log_timestamp);
 	RUN(log_lines_and_notes);
 	RUN(log_rotation);
+	RUN(score_values);
+	RUN(score_formula);
 	return t_failed_total ? 1 : 0;
 }
