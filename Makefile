@@ -105,7 +105,7 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values.c supervisor/lib/buf.c \
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
                 supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c \
-                supervisor/unit.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
+                supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
                 supervisor/proto.c supervisor/authz.c supervisor/score.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
 SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
@@ -143,7 +143,7 @@ $(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/sec
 # fuzzers with libFuzzer). Each links the sources it needs and the same inih.
 HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units
 HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
-UNIT_SRCS := supervisor/unit.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
+UNIT_SRCS := supervisor/unit.c supervisor/unit-keys.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
              supervisor/lib/diag.c supervisor/lib/err.c
 $(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
