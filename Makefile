@@ -32,6 +32,10 @@ INIT_SRCS := $(wildcard init/*.c)
 INIT_HDRS := $(wildcard init/*.h)
 INIT_PURE := init/parse.c init/conf.c
 
+# Unit tests and fuzzers of the supervisor's pure parts (host, ASan+UBSan; the
+# fuzzers with libFuzzer). Each links the sources it needs and the same inih.
+HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units
+HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
 .PHONY: all deps image test test-unit test-system run clean distclean
 all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
 
@@ -139,10 +143,6 @@ $(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/sec
 		-I$(B)/host-sysroot/include -I$(B)/cjson-src -o $@ $< supervisor/seccomp-json.c supervisor/seccomp.c \
 		supervisor/caps.c supervisor/lib/err.c $(B)/cjson-src/cJSON.c $(B)/host-sysroot/lib/libseccomp.a
 
-# Unit tests and fuzzers of the supervisor's pure parts (host, ASan+UBSan; the
-# fuzzers with libFuzzer). Each links the sources it needs and the same inih.
-HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units
-HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
 UNIT_SRCS := supervisor/unit.c supervisor/unit-keys.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
              supervisor/lib/diag.c supervisor/lib/err.c
 $(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)

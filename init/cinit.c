@@ -3,6 +3,7 @@
  * exit with the command's status. Logs go to stderr (init_log without kmsg). */
 #include <errno.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -79,6 +80,21 @@ _Noreturn void init_container(int argc, char **argv)
 		if (sig != SIGKILL && sig != SIGSTOP && sigismember(&all, sig) == 1 &&
 		    signal(sig, SIG_DFL) == SIG_ERR)
 			fail("reset signal disposition");
+	/* libc keeps 32..34 for itself (sigfillset and signal() skip them), but
+	 * an ignored one would still be passed on to the command: reset them
+	 * with the raw system call (kernel sigaction: handler, flags, restorer,
+	 * mask; SIG_DFL needs no restorer). */
+	for (sig = 32; sig < 35; sig++) {
+		struct {
+			void (*handler)(int);
+			unsigned long flags;
+			void (*restorer)(void);
+			unsigned long mask;
+		} ksa = { SIG_DFL, 0, 0, 0 };
+
+		if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, 8) < 0)
+			fail("reset signal disposition");
+	}
 	child = fork();
 	if (child < 0)
 		fail("fork");

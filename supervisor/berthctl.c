@@ -413,10 +413,17 @@ static void tail(int fd, long n)
 		/* A container's bytes must not drive the operator's terminal
 		 * (escape sequences): control characters show as '?' on a tty. */
 		if (isatty(STDOUT_FILENO))
-			for (ssize_t i = 0; i < r; i++)
-				if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') ||
-				    buf[i] == 0x7f)
+			for (ssize_t i = 0; i < r; i++) {
+				unsigned char ch = (unsigned char)buf[i];
+
+				/* C0 controls and DEL, and the C1 controls (U+0080..U+009F,
+				 * 0xC2 0x80..0x9F in UTF-8: CSI, OSC...). */
+				if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
 					buf[i] = '?';
+				else if (ch == 0xc2 && i + 1 < r && (unsigned char)buf[i + 1] >= 0x80 &&
+					 (unsigned char)buf[i + 1] <= 0x9f)
+					buf[i] = buf[i + 1] = '?';
+			}
 		fwrite(buf, 1, (size_t)r, stdout);
 	}
 	fflush(stdout);
@@ -468,11 +475,40 @@ static int cmd_logs(int argc, char **argv)
 		int in = inotify_init1(IN_CLOEXEC);
 		int moved = 0;
 
-		/* Watch the open file itself: writes, and its rotation away. */
+		/* Watch the open file itself: writes, and its rotation away. A
+		 * watch needs read permission on the path, which only root has:
+		 * others poll (4 times a second), and ask berthd again each second
+		 * to see whether the file was rotated (another inode). */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		if (in < 0 || inotify_add_watch(in, path, IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF) < 0) {
-			fprintf(stderr, "berthctl: logs -f: inotify: %s\n", strerror(errno));
-			return BERTH_FAILED;
+			struct stat a, b;
+			int nfd;
+
+			if (in >= 0)
+				close(in);
+			in = -1;
+			if (fstat(fd, &a) < 0)
+				return BERTH_FAILED;
+			for (int i = 1; !moved; i++) {
+				usleep(250000);
+				tail(fd, -1);
+				if (i % 4)
+					continue;
+				st = call("logs", args, 1, &data, msg, sizeof(msg), &nfd);
+				berth_buf_free(&data);
+				if (st != BERTH_OK || nfd < 0)
+					continue; /* berthd restarting: try again */
+				if (fstat(nfd, &b) == 0 && (b.st_ino != a.st_ino || b.st_dev != a.st_dev)) {
+					tail(fd, -1); /* the rest of the old file, then the new one */
+					close(fd);
+					fd = nfd;
+					a = b;
+					lseek(fd, 0, SEEK_SET);
+					tail(fd, -1);
+				} else {
+					close(nfd);
+				}
+			}
 		}
 		while (!moved) {
 			ssize_t r = read(in, ev, sizeof(ev));
@@ -485,7 +521,9 @@ static int cmd_logs(int argc, char **argv)
 			}
 			tail(fd, -1);
 		}
-		close(in);
+		if (in >= 0)
+			close(in);
+		tail(fd, -1); /* what was written before the rotation */
 		close(fd);
 		/* Rotated: the new file (it may take a moment to appear). */
 		for (int tries = 0;; tries++) {

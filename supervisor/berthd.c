@@ -147,10 +147,10 @@ static void save_state(const struct unit_rt *r)
 	f = fopen(tmp, "we");
 	if (!f)
 		return;
-	fprintf(f, "%s %u %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %u %d %d %d %d\n",
+	fprintf(f, "%s %u %u %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %u %d %d %d %d %d\n",
 		berth_svc_state_name(r->svc.state), r->svc.restarts, r->svc.consecutive, r->svc.started_at,
 		r->svc.exited_at, r->svc.next_at, r->svc.limit_begin, r->svc.limit_count, r->svc.last_kind,
-		r->svc.last_status, r->svc.has_exited, r->svc.stop_requested);
+		r->svc.last_status, r->svc.has_exited, r->svc.stop_requested, r->restart_after_stop);
 	fprintf(f, "%s\n", r->svc.reason);
 	if (fclose(f) == 0)
 		rename(tmp, path);
@@ -166,10 +166,10 @@ static int load_state(struct unit_rt *r)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	ok = fscanf(f, "%31s %u %u %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %d %d %d %d\n", st,
+	ok = fscanf(f, "%31s %u %u %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %d %d %d %d %d\n", st,
 		    &r->svc.restarts, &r->svc.consecutive, &r->svc.started_at, &r->svc.exited_at,
 		    &r->svc.next_at, &r->svc.limit_begin, &r->svc.limit_count, &kind, &r->svc.last_status,
-		    &r->svc.has_exited, &r->svc.stop_requested) == 12;
+		    &r->svc.has_exited, &r->svc.stop_requested, &r->restart_after_stop) == 13;
 	if (fgets(reason, sizeof(reason), f))
 		reason[strcspn(reason, "\n")] = '\0';
 	fclose(f);
@@ -317,6 +317,15 @@ static void load_authz(void)
 		char buf[65536];
 
 		len = fread(buf, 1, sizeof(buf), f);
+		if (!feof(f) || ferror(f)) {
+			/* A policy cut short could grant more than it says. */
+			event("%s: larger than %zu bytes or unreadable; only root may use the control socket",
+			      AUTHZ_FILE, sizeof(buf) - 1);
+			fclose(f);
+			berth_authz_free(&authz);
+			authz_ok = 0;
+			return;
+		}
 		text = malloc(len + 1);
 		if (text)
 			memcpy(text, buf, len);
@@ -360,6 +369,16 @@ static void arm_timer(void)
 		its.it_value.tv_nsec = (d % 1000000) * 1000;
 	}
 	timerfd_settime(timerfd, 0, &its, NULL);
+}
+
+/* Remove what is left of NAME's container (its cgroup, every process in it). */
+static int cleanup_by_name(const char *name, struct berth_err *err)
+{
+	struct berth_container c;
+
+	berth_container_init(&c);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	return berth_container_cleanup(&c, err);
 }
 
 static void watch_monitor(struct unit_rt *r)
@@ -463,7 +482,8 @@ static void want(struct unit_rt *r, int depth)
 {
 	if (berth_svc_want(&r->svc))
 		save_state(r);
-	for (size_t i = 0; r->u && depth < MAX_UNITS && i < r->u->requires.n; i++) {
+	/* WAITING now: a Requires= cycle between old and new definitions ends here. */
+	for (size_t i = 0; r->u && depth < 64 && i < r->u->requires.n; i++) {
 		struct unit_rt *d = find(r->u->requires.v[i]);
 
 		if (d && d->u && (d->svc.state == BERTH_SVC_INACTIVE || d->svc.state == BERTH_SVC_EXITED ||
@@ -472,24 +492,63 @@ static void want(struct unit_rt *r, int depth)
 	}
 }
 
+static int active(const struct unit_rt *o)
+{
+	return o->svc.state != BERTH_SVC_INACTIVE && o->svc.state != BERTH_SVC_EXITED &&
+	       o->svc.state != BERTH_SVC_FAILED;
+}
+
+static int requires_unit(const struct unit_rt *o, const char *name)
+{
+	for (size_t k = 0; o->u && k < o->u->requires.n; k++)
+		if (strcmp(o->u->requires.v[k], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Mark in SEEN (by slot) R and every active unit that Requires= it, transitively. */
+static void mark_dependents(struct unit_rt *r, unsigned char *seen)
+{
+	int s = slot_of(r);
+
+	if (s < 0 || seen[s])
+		return;
+	seen[s] = 1;
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (units[i] && units[i] != r && active(units[i]) && requires_unit(units[i], r->name))
+			mark_dependents(units[i], seen);
+}
+
+/* Mark R and the units a start of R pulls in (Requires=, not running), transitively. */
+static void mark_required(struct unit_rt *r, unsigned char *seen)
+{
+	int s = slot_of(r);
+
+	if (s < 0 || seen[s])
+		return;
+	seen[s] = 1;
+	for (size_t i = 0; r->u && i < r->u->requires.n; i++) {
+		struct unit_rt *d = find(r->u->requires.v[i]);
+
+		if (d && !active(d))
+			mark_required(d, seen);
+	}
+}
+
 /* An operator's stop of R also stops what Requires= it (systemd's
  * propagation of explicit stops); a crash of R does not. */
-static void stop_with_dependents(struct unit_rt *r, int depth)
+static void stop_with_dependents(struct unit_rt *r)
 {
-	for (int i = 0; i < MAX_UNITS && depth < MAX_UNITS; i++) {
-		struct unit_rt *o = units[i];
+	static unsigned char seen[MAX_UNITS];
 
-		if (!o || !o->u || o == r || o->svc.state == BERTH_SVC_INACTIVE ||
-		    o->svc.state == BERTH_SVC_EXITED || o->svc.state == BERTH_SVC_FAILED)
-			continue;
-		for (size_t k = 0; k < o->u->requires.n; k++)
-			if (strcmp(o->u->requires.v[k], r->name) == 0) {
-				event("%s: stopping: it requires %s", o->name, r->name);
-				o->restart_after_stop = 0;
-				stop_with_dependents(o, depth + 1);
-				break;
-			}
-	}
+	memset(seen, 0, sizeof(seen));
+	mark_dependents(r, seen);
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (seen[i] && units[i] != r) {
+			event("%s: stopping: it requires %s", units[i]->name, r->name);
+			units[i]->restart_after_stop = 0;
+			stop(units[i]);
+		}
 	stop(r);
 }
 
@@ -561,8 +620,10 @@ static void tick(void)
 
 			if (!r)
 				continue;
-			if (r->svc.state == BERTH_SVC_WAITING || r->svc.state == BERTH_SVC_BACKOFF)
+			if (r->svc.state == BERTH_SVC_WAITING || r->svc.state == BERTH_SVC_BACKOFF) {
+				r->stopped_by_shutdown = 1;
 				set_state(r, BERTH_SVC_INACTIVE);
+			}
 			if (r->mon_fd >= 0)
 				busy = 1;
 			if (r->svc.state != BERTH_SVC_RUNNING && r->svc.state != BERTH_SVC_STARTING)
@@ -610,6 +671,11 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 	r->pid = 0;
 	r->restart_after_stop = 0;
 	if (!r->u) {
+		if (r->removed) {
+			event("%s: removed", r->name);
+			drop_unit(r);
+			return;
+		}
 		set_state(r, BERTH_SVC_INACTIVE);
 		return;
 	}
@@ -653,8 +719,7 @@ static void on_monitor(struct unit_rt *r)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, r->mon_fd, NULL);
 		close(r->mon_fd);
 		r->mon_fd = -1;
-		if (r->u)
-			berth_container_cleanup(&r->u->c, &err);
+		cleanup_by_name(r->name, &err);
 		if (r->svc.state == BERTH_SVC_STARTING || r->svc.state == BERTH_SVC_RUNNING ||
 		    r->svc.state == BERTH_SVC_STOPPING)
 			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
@@ -748,11 +813,18 @@ static void reload(int boot)
 			drop_unit(r);
 		}
 	}
+	/* Wanted after the loop, once every unit is known (Requires= pulls in
+	 * units that may come later in directory order). */
+	struct unit_rt *to_want[MAX_UNITS];
+	int nwant = 0;
+
 	for (int j = 0; j < n; j++) {
 		struct unit_rt *r = find(l[j].name);
 
 		if (l[j].errors)
 			berth_buf_printf(&reload_report, "%s", l[j].errors);
+		if (r)
+			r->removed = 0; /* its file is back */
 		if (!r) {
 			r = add_unit(l[j].name);
 			if (!r) {
@@ -765,7 +837,7 @@ static void reload(int boot)
 			r->u = l[j].u;
 			r->errors = l[j].errors;
 			if (r->u && (boot ? load_state(r) < 0 : 1) && r->u->autostart)
-				want(r, 0);
+				to_want[nwant++] = r;
 			if (l[j].errors)
 				event("%s: invalid unit file:\n%s", r->name, l[j].errors);
 			continue;
@@ -784,7 +856,10 @@ static void reload(int boot)
 		berth_buf_printf(&reload_report, "%s: changed\n", r->name);
 		berth_unit_free(r->next);
 		r->next = l[j].u;
-		if (!r->u) {
+		if (!r->u || r->mon_fd < 0) {
+			/* Not running: the new definition is in force at once
+			 * (dependencies, status, the next start). */
+			berth_unit_free(r->u);
 			r->u = r->next;
 			r->next = NULL;
 		}
@@ -793,9 +868,11 @@ static void reload(int boot)
 			r->restart_after_stop = 1;
 			stop(r);
 		} else if (r->svc.state == BERTH_SVC_INACTIVE && r->u->autostart && !r->svc.has_exited) {
-			want(r, 0);
+			to_want[nwant++] = r;
 		}
 	}
+	for (int i = 0; i < nwant; i++)
+		want(to_want[i], 0);
 	if (!boot)
 		tick(); /* at boot: after adopt() has found the running containers */
 }
@@ -818,6 +895,14 @@ static void adopt(void)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), e->d_name);
 		fd = berth_monitor_connect(name, &m, &err);
+		if (fd < 0 && err.errnum != ECONNREFUSED && err.errnum != ENOENT) {
+			/* Something answered but not as a monitor should: leave the
+			 * socket; the unit's run counts as unknown below. */
+			char why[BERTH_ERR_MSG + 64];
+
+			event("%s", berth_err_str(&err, why, sizeof(why)));
+			continue;
+		}
 		if (fd < 0) {
 			char path[300];
 
@@ -839,9 +924,16 @@ static void adopt(void)
 			r->removed = 1;
 		}
 		r->mon_fd = fd;
+		watch_monitor(r);
+		if (m.type == 0) {
+			/* Alive but busy: its state comes through on_monitor. */
+			event("%s: its monitor is busy; waiting for its state", name);
+			if (r->svc.state != BERTH_SVC_STOPPING)
+				r->svc.state = BERTH_SVC_STARTING;
+			continue;
+		}
 		r->pid = m.pid;
 		r->running_hash = m.hash;
-		watch_monitor(r);
 		event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
 		if (r->svc.state != BERTH_SVC_STOPPING)
 			r->svc.state = m.phase == BERTH_MON_RUNNING ? BERTH_SVC_RUNNING : BERTH_SVC_STARTING;
@@ -885,7 +977,7 @@ static void adopt(void)
 
 			/* Whatever is left of the container has no monitor: end it. */
 			event("%s: its monitor is gone; the run counts as killed", r->name);
-			if (r->u && berth_container_cleanup(&r->u->c, &err) < 0)
+			if (cleanup_by_name(r->name, &err) < 0)
 				event("%s: %s", r->name, err.msg);
 			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
 		}
@@ -1064,11 +1156,52 @@ static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
 			 u->autostart ? "true" : "false");
 }
 
+/* Denials are logged, but at most 20 per 10 s: a loop of denied requests
+ * must not flood the console and /var (the rest are counted). */
+static void denied_event(const struct berth_peer *p, const char *verb, const char *unit)
+{
+	static int64_t window;
+	static unsigned logged, suppressed;
+	int64_t t = now();
+
+	if (t - window > 10000000) {
+		if (suppressed)
+			event("denied: %u more denials in the last 10 s not logged", suppressed);
+		window = t;
+		logged = suppressed = 0;
+	}
+	if (++logged > 20) {
+		suppressed++;
+		return;
+	}
+	if (unit)
+		event("denied: uid %u: %.32s %.64s", (unsigned)p->uid, verb, unit);
+	else
+		event("denied: uid %u: %.32s", (unsigned)p->uid, verb);
+}
+
 static int allowed(const struct berth_peer *p, enum berth_verb v, const char *unit)
 {
 	if (p->uid == 0)
 		return 1;
 	return authz_ok && berth_authz_allowed(&authz, p, v, unit);
+}
+
+/* A request on R also acts on other units (a stop on what requires R, a start
+ * on what R requires): the peer needs VERB on each. The first it lacks, or NULL. */
+static const char *also_denied(const struct berth_peer *peer, enum berth_verb v, struct unit_rt *r)
+{
+	static unsigned char seen[MAX_UNITS];
+
+	memset(seen, 0, sizeof(seen));
+	if (v == BERTH_VERB_STOP || v == BERTH_VERB_RESTART)
+		mark_dependents(r, seen);
+	if (v == BERTH_VERB_START || v == BERTH_VERB_RESTART)
+		mark_required(r, seen);
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (seen[i] && units[i] != r && !allowed(peer, v, units[i]->name))
+			return units[i]->name;
+	return NULL;
 }
 
 static void handle(int fd, const struct berth_request *req, const struct berth_peer *peer)
@@ -1089,7 +1222,7 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 		/* Set-wide verbs: a global one needs a rule for all units; the
 		 * listing ones show what the peer may see. */
 		if (berth_verb_is_global(v) && !allowed(peer, v, NULL)) {
-			event("denied: uid %u: %s", (unsigned)peer->uid, req->verb);
+			denied_event(peer, req->verb, NULL);
 			reply_end(fd, BERTH_DENIED, "permission denied", -1);
 			return;
 		}
@@ -1099,7 +1232,7 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 			return;
 		}
 		if (!allowed(peer, v, name)) {
-			event("denied: uid %u: %s %.64s", (unsigned)peer->uid, req->verb, name);
+			denied_event(peer, req->verb, name);
 			snprintf(msg, sizeof(msg), "permission denied: %s %.64s", req->verb, name);
 			reply_end(fd, BERTH_DENIED, msg, -1);
 			return;
@@ -1109,6 +1242,17 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
 			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
 			return;
+		}
+		{
+			const char *other = also_denied(peer, (enum berth_verb)v, r);
+
+			if (other) {
+				denied_event(peer, req->verb, other);
+				snprintf(msg, sizeof(msg), "permission denied: %s %.64s also acts on %.64s", req->verb,
+					 name, other);
+				reply_end(fd, BERTH_DENIED, msg, -1);
+				return;
+			}
 		}
 	}
 	switch (v) {
@@ -1165,9 +1309,10 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 			break;
 		}
 		event("%s: start requested by uid %u", r->name, (unsigned)peer->uid);
-		if (r->svc.state == BERTH_SVC_STOPPING)
+		if (r->svc.state == BERTH_SVC_STOPPING) {
 			r->restart_after_stop = 1;
-		else
+			save_state(r);
+		} else
 			want(r, 0);
 		tick();
 		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
@@ -1175,7 +1320,7 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 	case BERTH_VERB_STOP:
 		event("%s: stop requested by uid %u", r->name, (unsigned)peer->uid);
 		r->restart_after_stop = 0;
-		stop_with_dependents(r, 0);
+		stop_with_dependents(r);
 		tick();
 		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
 		break;

@@ -105,6 +105,13 @@ static void write_line(struct berth_log *l, const char *prefix, const char *s, s
 		l->lost += total - (w > 0 ? (size_t)w : 0);
 }
 
+/* A container line that looks like one of Berth's notes gets a backslash in
+ * front: "[berth] ..." in a log is always Berth's. */
+static const char *container_prefix(const struct berth_log *l)
+{
+	return l->len >= 7 && memcmp(l->line, "[berth]", 7) == 0 ? "\\" : "";
+}
+
 void berth_log_data(struct berth_log *l, const char *buf, size_t n)
 {
 	while (n > 0) {
@@ -115,7 +122,7 @@ void berth_log_data(struct berth_log *l, const char *buf, size_t n)
 		 * full line is written when the next byte is known, so that a newline
 		 * right after the cap ends it whichever read brings it. */
 		if (l->len == sizeof(l->line)) {
-			write_line(l, "", l->line, l->len);
+			write_line(l, container_prefix(l), l->line, l->len);
 			l->len = 0;
 			if (*buf == '\n') {
 				buf++;
@@ -132,7 +139,7 @@ void berth_log_data(struct berth_log *l, const char *buf, size_t n)
 		buf += take;
 		n -= take;
 		if (n > 0 && *buf == '\n') {
-			write_line(l, "", l->line, l->len);
+			write_line(l, container_prefix(l), l->line, l->len);
 			l->len = 0;
 			buf++;
 			n--;
@@ -143,7 +150,7 @@ void berth_log_data(struct berth_log *l, const char *buf, size_t n)
 void berth_log_flush(struct berth_log *l)
 {
 	if (l->len) {
-		write_line(l, "", l->line, l->len);
+		write_line(l, container_prefix(l), l->line, l->len);
 		l->len = 0;
 	}
 }

@@ -101,19 +101,21 @@ static void on_stop(struct mon *m, const struct berth_mon_msg *req)
 	}
 }
 
-/* Copy what the container wrote to its log: at most MAX_READS reads, so a
+/* Copy what the container wrote to its log, for at most BUDGET_MS (a
  * container that writes without pause cannot starve the monitor's other
- * duties (stops, exits, berthd); with WAIT_MS, until EOF or that deadline. */
-static void drain(struct mon *m, int wait_ms, int max_reads)
+ * duties: stops, exits, berthd), or with WAIT_MS until EOF or that deadline. */
+static void drain(struct mon *m, int wait_ms, int budget_ms)
 {
 	char buf[65536];
-	int64_t deadline = berth_now_us() + (int64_t)wait_ms * 1000;
+	int64_t start = berth_now_us(), deadline = start + (int64_t)wait_ms * 1000;
 
-	for (int i = 0; m->out >= 0 && (max_reads <= 0 || i < max_reads); i++) {
-		int64_t left = (deadline - berth_now_us()) / 1000;
+	while (m->out >= 0) {
+		int64_t t = berth_now_us(), left = (deadline - t) / 1000;
 		struct pollfd p = { m->out, POLLIN, 0 };
 		ssize_t n;
 
+		if (budget_ms > 0 && t - start > (int64_t)budget_ms * 1000)
+			return;
 		if (poll(&p, 1, left > 0 ? (int)left : 0) <= 0)
 			return;
 		n = read(m->out, buf, sizeof(buf));
@@ -138,7 +140,7 @@ static void on_exit_status(struct mon *m)
 	m->st.exited_at = berth_now_us();
 	/* What the container wrote last; its other processes die with its
 	 * PID 1, and their ends of the pipe with them (2 s at most). */
-	drain(m, 2000, 0);
+	drain(m, 2000, 2000);
 	berth_log_flush(&m->log);
 	if (si.si_code == CLD_EXITED)
 		berth_log_note(&m->log, "exited with code %d%s", si.si_status,
@@ -274,7 +276,7 @@ static _Noreturn void monitor_main(const struct berth_monitor_args *a, int conn)
 			}
 		}
 		if (p[2].revents)
-			drain(&m, 0, 16);
+			drain(&m, 0, 20);
 		if (p[3].revents & POLLIN)
 			on_exit_status(&m);
 		if (p[4].revents & POLLIN) {
@@ -328,8 +330,20 @@ int berth_monitor_connect(const char *name, struct berth_mon_msg *m, struct bert
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_err_sys(err, "%s: connect to its monitor", name);
-	if (recv(fd, m, sizeof(*m), 0) != (ssize_t)sizeof(*m) || m->type != BERTH_MON_STATE)
-		return berth_err_set(err, EPROTO, "%s: no state from its monitor", name);
+	memset(m, 0, sizeof(*m));
+	{
+		ssize_t n = recv(fd, m, sizeof(*m), 0);
+
+		/* A busy monitor (a container flooding its log) accepts late: it is
+		 * alive, and its state arrives on this socket later (type 0 here). */
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			m->type = 0;
+			fcntl(fd, F_SETFL, O_NONBLOCK);
+			return berth_take_fd(&fd);
+		}
+		if (n != (ssize_t)sizeof(*m) || m->type != BERTH_MON_STATE)
+			return berth_err_set(err, EPROTO, "%s: no state from its monitor", name);
+	}
 	m->name[sizeof(m->name) - 1] = m->msg[sizeof(m->msg) - 1] = '\0';
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return berth_take_fd(&fd);

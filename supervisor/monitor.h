@@ -54,7 +54,10 @@ struct berth_monitor_args {
 pid_t berth_monitor_spawn(const struct berth_monitor_args *a, int *fd, struct berth_err *err);
 
 /* berthd: connect to the monitor of NAME an earlier berthd left, and read its
- * state into M (waits at most 2 s). Returns the socket. */
+ * state into M (waits at most 2 s; a monitor that has not answered by then is
+ * alive but busy: M->type is then 0 and its state comes later on the socket).
+ * Returns the socket; -1 with errno ECONNREFUSED or ENOENT when there is no
+ * monitor behind the socket. */
 int berth_monitor_connect(const char *name, struct berth_mon_msg *m, struct berth_err *err);
 
 /* berthd, at startup: the memory of its command line (argv[0] to the end of

@@ -210,6 +210,8 @@ int berth_volume_prepare(const struct berth_container *c, const struct berth_vol
 		return 0;
 	if (berth_mkdir_p(BERTH_VOLUMES_DIR, 0700, err) < 0)
 		return -1;
+	int fd;
+
 	if (mkdir(v->source, 0755) < 0) {
 		if (errno == EEXIST)
 			return 0;
@@ -223,8 +225,15 @@ int berth_volume_prepare(const struct berth_container *c, const struct berth_vol
 	for (int i = 0; n && i < n; i++)
 		if (gm[i].inside == 0)
 			gid = gm[i].outside;
-	if (chown(v->source, uid, gid) < 0)
-		return berth_err_sys(err, "volume %s: chown %s", v->target, v->source);
+	/* The directory itself, never what a symlink put in its place points to. */
+	fd = open(v->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, gid) < 0) {
+		berth_err_sys(err, "volume %s: chown %s", v->target, v->source);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
-/* Control requests: parsing (berthd) and building (berthctl). */
+/* Control requests: parsing (berthd) and building (berthctl). Fields are
+ * printable ASCII: names and verbs are, and nothing else reaches a log. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,7 +8,7 @@
 static int field_ok(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
 			return 0;
 	return 1;
 }

@@ -62,7 +62,8 @@ int berth_unit_name_valid(const char *name)
 		if (!islower((unsigned char)name[i]) && !isdigit((unsigned char)name[i]) &&
 		    !strchr("_.-", name[i]))
 			return 0;
-	return 1;
+	/* Its log would be berthd's events log, /var/log/berth/events.log. */
+	return strcmp(name, "events") != 0;
 }
 
 int berth_unit_name_of(const char *file, char *name, size_t len)
@@ -464,10 +465,17 @@ static int set_volume(struct berth_unit *u, const char *v, char *msg)
 			FAIL("source '%s' is not a clean absolute path", buf);
 		if (strcmp(buf, "/") == 0)
 			FAIL("the host's root cannot be a volume");
-		for (size_t i = 0; i < sizeof(forbidden_sources) / sizeof(forbidden_sources[0]); i++)
+		for (size_t i = 0; i < sizeof(forbidden_sources) / sizeof(forbidden_sources[0]); i++) {
 			if (path_under(buf, forbidden_sources[i]))
 				FAIL("source '%s' is under %s, which no container may see", buf,
 				     forbidden_sources[i]);
+			if (path_under(forbidden_sources[i], buf))
+				FAIL("source '%s' contains %s, which no container may see", buf,
+				     forbidden_sources[i]);
+		}
+		if (path_under(BERTH_VOLUMES_DIR, buf) || path_under("/var/log/berth", buf))
+			FAIL("source '%s' is or contains Berth's own state (%s, /var/log/berth); use a "
+			     "volume name", buf, BERTH_VOLUMES_DIR);
 		if (strlen(buf) >= sizeof(vol->source))
 			FAIL("source too long");
 		strcpy(vol->source, buf);

@@ -478,7 +478,7 @@ struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_loa
 
 	base = base ? base + 1 : path;
 	if (berth_unit_name_of(base, name, sizeof(name)) < 0) {
-		berth_diag_error(diag, path, 0, "not a unit file name (NAME.container, NAME of [a-z0-9_.-], "
+		berth_diag_error(diag, path, 0, "not a unit file name (NAME.container, NAME other than 'events', of [a-z0-9_.-], "
 						"starting with a letter or digit, at most 63)");
 		return NULL;
 	}
@@ -672,11 +672,23 @@ char **berth_unit_start_env(const struct berth_unit *u, struct berth_diag *diag)
 			snprintf(path, sizeof(path), "%s", spec);
 		else
 			snprintf(path, sizeof(path), "%s/%s", dir, spec);
-		f = fopen(path, "re");
-		if (!f) {
-			if (!(optional && errno == ENOENT))
-				berth_diag_error(diag, path, 0, "EnvironmentFile: %s", strerror(errno));
-			continue;
+		{
+			/* A regular file, not through a symlink and never a FIFO that
+			 * would block berthd's loop. */
+			int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+			struct stat st;
+
+			if (fd < 0) {
+				if (!(optional && errno == ENOENT))
+					berth_diag_error(diag, path, 0, "EnvironmentFile: %s",
+							 errno == ELOOP ? "is a symbolic link" : strerror(errno));
+				continue;
+			}
+			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
+				berth_diag_error(diag, path, 0, "EnvironmentFile: not a regular file");
+				close(fd);
+				continue;
+			}
 		}
 		while (fgets(line, sizeof(line), f)) {
 			size_t l = strcspn(line, "\r\n");

@@ -98,7 +98,7 @@ void berth_unit_free(struct berth_unit *u);
 /* The unit name of a file name ("web.container" -> "web"); -1 if FILE is not
  * a unit file name or the name is invalid. */
 int berth_unit_name_of(const char *file, char *name, size_t len);
-/* ^[a-z0-9][a-z0-9_.-]{0,62}$ */
+/* ^[a-z0-9][a-z0-9_.-]{0,62}$, and not "events" (reserved for berthd's log). */
 int berth_unit_name_valid(const char *name);
 
 /* Checks across units U[0..N): each Requires= names a unit in the set, no
