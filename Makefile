@@ -110,7 +110,7 @@ SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
                 supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c \
                 supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
-                supervisor/proto.c supervisor/authz.c supervisor/score.c
+                supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
 SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
 SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a
@@ -153,9 +153,9 @@ $(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c 
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
 $(B)/host/test-units: tests/unit/test-units.c tests/unit/t.h $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c $(SUP_HDRS) $(B)/host/inih.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(SUP_HDRS) $(B)/host/inih.o
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c $(B)/host/inih.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(B)/host/inih.o
 FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
            -Isupervisor -I$(SYSROOT)/include
 $(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c $(SUP_HDRS)

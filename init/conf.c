@@ -1,6 +1,6 @@
 /* berth-init: read the keys of /etc/berth/berth.conf that PID 1 acts on, and
  * the line reader for PID 1's other lists (sysctl, modules).
- * berthd validates the whole file; PID 1 only needs [cgroup] ParentPidsMax and
+ * berthd validates the whole file (supervisor/conf.c); PID 1 only needs [cgroup] ParentPidsMax and
  * must boot even when the file is bad, so an invalid value is reported and the
  * default is kept. */
 #include <errno.h>

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "conf.h"
 #include "idmap.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
@@ -67,7 +68,7 @@ static struct berth_authz authz;
 static int authz_ok;
 static int epfd = -1, timerfd = -1, listenfd = -1;
 static int shutting_down;
-static const struct berth_idpool pool = { 1000000, 1024 * BERTH_USERNS_SIZE };
+static struct berth_conf conf; /* berth.conf; defaults where it is missing or wrong */
 
 /* --- logging: stderr (the console) and the events log --- */
 
@@ -299,6 +300,28 @@ static int lookup_name(const char *name, int group, uint32_t *id, void *ctx)
 	return 0;
 }
 
+static void load_conf(void)
+{
+	struct berth_diag diag = { 0 };
+	char buf[65536];
+	size_t len = 0;
+	FILE *f = fopen(BERTH_CONF_FILE, "re");
+
+	berth_conf_defaults(&conf);
+	if (!f)
+		return; /* no file: the defaults */
+	len = fread(buf, 1, sizeof(buf), f);
+	if (!feof(f) || ferror(f))
+		berth_diag_error(&diag, BERTH_CONF_FILE, 0, "larger than %zu bytes or unreadable", sizeof(buf) - 1);
+	else
+		berth_conf_parse(buf, len, BERTH_CONF_FILE, &conf, &diag);
+	fclose(f);
+	if (diag.errors)
+		event("%s has errors; the defaults apply for those keys:\n%s", BERTH_CONF_FILE,
+		      berth_diag_text(&diag));
+	berth_diag_free(&diag);
+}
+
 static void load_authz(void)
 {
 	struct berth_authz a = { 0 };
@@ -410,8 +433,10 @@ static void spawn(struct unit_rt *r)
 	u = r->u;
 	c = u->c;
 	c.init_path = u->run_init ? "/sbin/init" : NULL;
+	if (!u->seen_line[18]) /* no PidsLimit=/TasksMax=: berth.conf's default */
+		c.pids_max = conf.default_pids_limit;
 	if (!c.nuidmap && !c.ngidmap &&
-	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &pool, &c.uid_base, &fresh, &err) < 0) {
+	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &conf.pool, &c.uid_base, &fresh, &err) < 0) {
 		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
 		event("%s: start failed: %s", r->name, err.msg);
 		exited(r, BERTH_EXIT_START, 0, now());
@@ -794,6 +819,7 @@ static void reload(int boot)
 			l[j].borrowed = 0;
 		}
 	berth_buf_free(&reload_report);
+	load_conf();
 	load_authz();
 	/* Units whose file is gone. */
 	for (int i = 0; i < MAX_UNITS; i++) {

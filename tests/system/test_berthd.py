@@ -114,6 +114,7 @@ def boot1(g):
         assert st["memory_bytes"] > 0 and st["restarts"] == 0, st
         out = g.check("berthctl status db")
         assert "state:     running" in out and "pids:" in out, out
+        assert "has errors" not in events(g), events(g)
     test("list_status_json", list_and_json)
 
     def monitors_not_berthd():

@@ -23,6 +23,7 @@
 #include "lib/values.h"
 #include "logs.h"
 #include "proto.h"
+#include "conf.h"
 #include "score.h"
 #include "service.h"
 #include "unit.h"
@@ -1707,6 +1708,31 @@ static void score_formula(void)
 	CHECK(sc.exposure == (unsigned)((bsum * 100 + wsum - 1) / wsum));
 }
 
+static void conf_file(void)
+{
+	struct berth_conf c;
+	struct berth_diag d = { 0 };
+	const char *good = "[cgroup]\nParentPidsMax = 1234\nDefaultPidsLimit=max\n[userns]\nStart=2000000\nRanges=16\n";
+	const char *bad = "[cgroup]\nDefaultPidLimit=5\nParentPidsMax=0\n[userns]\nStart=4294000000\nRanges=20\n"
+			  "Start=100000\n[other]\nX=1\n";
+
+	CHECK(berth_conf_parse(good, strlen(good), "/e/berth.conf", &c, &d) == 0);
+	CHECK(c.parent_pids_max == 1234 && c.default_pids_limit == -1);
+	CHECK(c.pool.start == 2000000 && c.pool.count == 16 * 65536);
+	CHECK(berth_conf_parse("", 0, "/e/berth.conf", &c, &d) == 0);
+	CHECK(c.default_pids_limit == 512 && c.pool.start == 1000000 && c.pool.count == 1024u * 65536);
+	CHECK(berth_conf_parse(bad, strlen(bad), "/e/berth.conf", &c, &d) < 0);
+	CHECK_STR(berth_diag_text(&d),
+		  "/e/berth.conf:2: unknown key 'DefaultPidLimit' in [cgroup]; did you mean 'DefaultPidsLimit'?\n"
+		  "/e/berth.conf:3: ParentPidsMax=0: expected 1..4194304 or \"max\"\n"
+		  "/e/berth.conf:7: Start= is already set on line 5\n"
+		  "/e/berth.conf:9: unknown key 'X' in [other]\n"
+		  "/e/berth.conf:6: [userns] Start= plus Ranges= x 65536 goes beyond host id 4294967295\n");
+	/* Keys in error keep their defaults. */
+	CHECK(c.parent_pids_max == 4096 && c.pool.start == 1000000);
+	berth_diag_free(&d);
+}
+
 int main(void)
 {
 	RUN(parse_full_unit);
@@ -1752,5 +1778,6 @@ int main(void)
 	RUN(log_rotation);
 	RUN(score_values);
 	RUN(score_formula);
+	RUN(conf_file);
 	return t_failed_total ? 1 : 0;
 }
