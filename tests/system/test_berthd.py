@@ -276,6 +276,26 @@ LogMaxFiles=2
         assert status(g, "db")["state"] == "running"
     test("logs_rotate_by_size", rotation)
 
+    def restart_stats_remove():
+        before = status(g, "db")["pid"]
+        g.check("berthctl restart db")
+        st = wait_state(g, "db", "running", 60, lambda s: s["pid"] != before)
+        assert st["restarts"] == 0, st  # an operator's restart is not a failure
+        wait_state(g, "web", "running")
+        out = g.check("berthctl stats")
+        rows = {l.split()[0]: l.split() for l in out.splitlines()[1:]}
+        assert out.splitlines()[0].split()[:3] == ["UNIT", "STATE", "CPU"], out
+        assert "db" in rows and rows["db"][1] == "running" and "/512" in rows["db"][-1], out
+        data = json.loads(g.check("berthctl --json stats"))
+        assert any(d["name"] == "db" and d["pids_current"] >= 1 for d in data), data
+        # A unit whose file is removed is stopped and forgotten on reload.
+        g.check("rm %s/chatty.container" % UNITS)
+        out = g.check("berthctl reload")
+        assert "chatty: removed" in out, out
+        rc, out = g.run("berthctl status chatty")
+        assert rc == 4, (rc, out)
+    test("restart_stats_remove", restart_stats_remove)
+
     def readopt():
         web = status(g, "web")
         db = status(g, "db")
