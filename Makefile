@@ -120,7 +120,9 @@ $(B)/supervisor/obj/%.o: supervisor/%.c $(SUP_HDRS) VERSION $(B)/stamps/deps
 $(B)/supervisor/libberth.a: $(SUP_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
-	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(B)/supervisor/libberth.a $(SUP_LIBS)
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(if $(filter berthd,$*),supervisor/control.c) \
+		$(B)/supervisor/libberth.a $(SUP_LIBS)
+$(B)/supervisor/berthd.unstripped: supervisor/control.c
 $(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
 .PRECIOUS: $(B)/supervisor/%.unstripped

@@ -35,44 +35,18 @@
 #include "service.h"
 #include "unit.h"
 
-#define MAX_UNITS 1024
-#define MAX_CLIENTS 64
-#define STATE_DIR BERTH_RUN_DIR "/state"
-#define AUTHZ_FILE "/etc/berth/authz.conf"
-#define EVENTS_LOG BERTH_LOG_DIR "/events.log"
+#include "berthd.h"
 
-enum { EV_SIGNAL, EV_LISTEN, EV_CLIENT, EV_MONITOR, EV_TIMER };
-
-struct unit_rt {
-	char name[BERTH_NAME_MAX];
-	struct berth_unit *u;    /* the definition in force; NULL: it never parsed */
-	struct berth_unit *next; /* reload: the definition for the next start */
-	char *errors;            /* problems of the latest read of its file */
-	struct berth_svc svc;
-	int mon_fd;              /* -1: no monitor */
-	pid_t pid;               /* the container's PID 1 */
-	uint64_t running_hash;   /* of the file the running container came from */
-	int removed;             /* its file is gone: stop, then forget it */
-	int restart_after_stop;  /* restart or reload: start again once stopped */
-	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */
-};
-
-struct client {
-	int fd;
-	int64_t since;
-};
-
-static struct unit_rt *units[MAX_UNITS];
-static struct client clients[MAX_CLIENTS];
-static struct berth_authz authz;
-static int authz_ok;
-static int epfd = -1, timerfd = -1, listenfd = -1;
-static int shutting_down;
+struct unit_rt *units[MAX_UNITS];
+struct berth_authz authz;
+int authz_ok;
+int epfd = -1, shutting_down;
+static int timerfd = -1, listenfd = -1;
 static struct berth_conf conf; /* berth.conf; defaults where it is missing or wrong */
 
 /* --- logging: stderr (the console) and the events log --- */
 
-static void __attribute__((format(printf, 1, 2))) event(const char *fmt, ...)
+void berthd_event(const char *fmt, ...)
 {
 	char ts[40], msg[1024];
 	va_list ap;
@@ -92,7 +66,7 @@ static void __attribute__((format(printf, 1, 2))) event(const char *fmt, ...)
 
 /* --- units: the set, its files, its saved state --- */
 
-static struct unit_rt *find(const char *name)
+struct unit_rt *berthd_find(const char *name)
 {
 	for (int i = 0; i < MAX_UNITS; i++)
 		if (units[i] && strcmp(units[i]->name, name) == 0)
@@ -100,7 +74,7 @@ static struct unit_rt *find(const char *name)
 	return NULL;
 }
 
-static int slot_of(const struct unit_rt *r)
+int berthd_slot_of(const struct unit_rt *r)
 {
 	for (int i = 0; i < MAX_UNITS; i++)
 		if (units[i] == r)
@@ -130,7 +104,7 @@ static void drop_unit(struct unit_rt *r)
 
 	snprintf(path, sizeof(path), STATE_DIR "/%s", r->name);
 	unlink(path);
-	units[slot_of(r)] = NULL;
+	units[berthd_slot_of(r)] = NULL;
 	berth_unit_free(r->u);
 	berth_unit_free(r->next);
 	free(r->errors);
@@ -138,7 +112,7 @@ static void drop_unit(struct unit_rt *r)
 }
 
 /* The bookkeeping a restarted berthd needs, on /run (gone at reboot, as it should be). */
-static void save_state(const struct unit_rt *r)
+void berthd_save_state(const struct unit_rt *r)
 {
 	char path[300], tmp[310];
 	FILE *f;
@@ -182,10 +156,10 @@ static int load_state(struct unit_rt *r)
 	return 0;
 }
 
-static void set_state(struct unit_rt *r, enum berth_svc_state s)
+void berthd_set_state(struct unit_rt *r, enum berth_svc_state s)
 {
 	r->svc.state = s;
-	save_state(r);
+	berthd_save_state(r);
 }
 
 /* Read every unit file: deployed ones first (they win on a name clash).
@@ -216,7 +190,7 @@ static int read_dir(const char *dir, struct loaded *out, int n)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (berth_unit_name_of(e->d_name, name, sizeof(name)) < 0) {
-			event("%s: not a valid unit name; ignored", path);
+			berthd_event("%s: not a valid unit name; ignored", path);
 			continue;
 		}
 		for (int i = 0; i < n; i++)
@@ -317,7 +291,7 @@ static void load_conf(void)
 		berth_conf_parse(buf, len, BERTH_CONF_FILE, &conf, &diag);
 	fclose(f);
 	if (diag.errors)
-		event("%s has errors; the defaults apply for those keys:\n%s", BERTH_CONF_FILE,
+		berthd_event("%s has errors; the defaults apply for those keys:\n%s", BERTH_CONF_FILE,
 		      berth_diag_text(&diag));
 	berth_diag_free(&diag);
 }
@@ -331,7 +305,7 @@ static void load_authz(void)
 	FILE *f = fopen(AUTHZ_FILE, "re");
 
 	if (!f) {
-		event("%s: %s; only root may use the control socket", AUTHZ_FILE, strerror(errno));
+		berthd_event("%s: %s; only root may use the control socket", AUTHZ_FILE, strerror(errno));
 		berth_authz_free(&authz);
 		authz_ok = 0;
 		return;
@@ -342,7 +316,7 @@ static void load_authz(void)
 		len = fread(buf, 1, sizeof(buf), f);
 		if (!feof(f) || ferror(f)) {
 			/* A policy cut short could grant more than it says. */
-			event("%s: larger than %zu bytes or unreadable; only root may use the control socket",
+			berthd_event("%s: larger than %zu bytes or unreadable; only root may use the control socket",
 			      AUTHZ_FILE, sizeof(buf) - 1);
 			fclose(f);
 			berth_authz_free(&authz);
@@ -357,7 +331,7 @@ static void load_authz(void)
 	if (!text)
 		return;
 	if (berth_authz_parse(text, len, AUTHZ_FILE, lookup_name, NULL, &a, &diag) < 0) {
-		event("%s has errors; only root may use the control socket:\n%s", AUTHZ_FILE,
+		berthd_event("%s has errors; only root may use the control socket:\n%s", AUTHZ_FILE,
 		      berth_diag_text(&diag));
 		berth_authz_free(&authz);
 		authz_ok = 0;
@@ -372,14 +346,14 @@ static void load_authz(void)
 
 /* --- starting and stopping --- */
 
-static int64_t now(void)
+int64_t berthd_now(void)
 {
 	return berth_now_us();
 }
 
 static void arm_timer(void)
 {
-	int64_t next = INT64_MAX, t = now();
+	int64_t next = INT64_MAX, t = berthd_now();
 	struct itimerspec its = { 0 };
 
 	for (int i = 0; i < MAX_UNITS; i++)
@@ -406,13 +380,13 @@ static int cleanup_by_name(const char *name, struct berth_err *err)
 
 static void watch_monitor(struct unit_rt *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)EV_MONITOR << 32) | (uint32_t)slot_of(r) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)EV_MONITOR << 32) | (uint32_t)berthd_slot_of(r) };
 
 	epoll_ctl(epfd, EPOLL_CTL_ADD, r->mon_fd, &ev);
 }
 
 static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int64_t at);
-static void want(struct unit_rt *r, int depth);
+void berthd_want(struct unit_rt *r, int depth);
 
 static void spawn(struct unit_rt *r)
 {
@@ -438,15 +412,15 @@ static void spawn(struct unit_rt *r)
 	if (!c.nuidmap && !c.ngidmap &&
 	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &conf.pool, &c.uid_base, &fresh, &err) < 0) {
 		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
-		event("%s: start failed: %s", r->name, err.msg);
-		exited(r, BERTH_EXIT_START, 0, now());
+		berthd_event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0, berthd_now());
 		return;
 	}
 	env = berth_unit_start_env(u, &diag);
 	if (!env) {
-		event("%s: start failed: %s", r->name, berth_diag_text(&diag));
+		berthd_event("%s: start failed: %s", r->name, berth_diag_text(&diag));
 		berth_diag_free(&diag);
-		exited(r, BERTH_EXIT_START, 0, now());
+		exited(r, BERTH_EXIT_START, 0, berthd_now());
 		return;
 	}
 	for (int i = 0; i <= BERTH_MAX_ENV; i++) {
@@ -459,15 +433,15 @@ static void spawn(struct unit_rt *r)
 	pid = berth_monitor_spawn(&a, &fd, &err);
 	free(env);
 	if (pid < 0) {
-		event("%s: start failed: %s", r->name, err.msg);
-		exited(r, BERTH_EXIT_START, 0, now());
+		berthd_event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0, berthd_now());
 		return;
 	}
 	r->mon_fd = fd;
 	r->running_hash = u->hash;
-	r->svc.started_at = now();
+	r->svc.started_at = berthd_now();
 	r->svc.stop_requested = 0;
-	set_state(r, BERTH_SVC_STARTING);
+	berthd_set_state(r, BERTH_SVC_STARTING);
 	watch_monitor(r);
 }
 
@@ -479,13 +453,13 @@ static void send_stop(struct unit_rt *r)
 	m.signal = r->u ? r->u->kill_signal : SIGTERM;
 	m.timeout_us = r->u ? r->u->timeout_stop_us : 10000000;
 	r->svc.stop_requested = 1;
-	set_state(r, BERTH_SVC_STOPPING);
+	berthd_set_state(r, BERTH_SVC_STOPPING);
 	if (r->mon_fd < 0 || send(r->mon_fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		event("%s: cannot reach its monitor to stop it", r->name);
+		berthd_event("%s: cannot reach its monitor to stop it", r->name);
 }
 
 /* Ask R to stop, whatever it is doing. */
-static void stop(struct unit_rt *r)
+void berthd_stop(struct unit_rt *r)
 {
 	switch (r->svc.state) {
 	case BERTH_SVC_STARTING:
@@ -494,7 +468,7 @@ static void stop(struct unit_rt *r)
 		break;
 	case BERTH_SVC_WAITING:
 	case BERTH_SVC_BACKOFF:
-		set_state(r, BERTH_SVC_INACTIVE);
+		berthd_set_state(r, BERTH_SVC_INACTIVE);
 		break;
 	default:
 		break;
@@ -503,17 +477,17 @@ static void stop(struct unit_rt *r)
 
 /* R is wanted (boot, operator): so is everything it Requires=, as with
  * systemd's start jobs; a required unit that failed gets a fresh start. */
-static void want(struct unit_rt *r, int depth)
+void berthd_want(struct unit_rt *r, int depth)
 {
 	if (berth_svc_want(&r->svc))
-		save_state(r);
+		berthd_save_state(r);
 	/* WAITING now: a Requires= cycle between old and new definitions ends here. */
 	for (size_t i = 0; r->u && depth < 64 && i < r->u->requires.n; i++) {
-		struct unit_rt *d = find(r->u->requires.v[i]);
+		struct unit_rt *d = berthd_find(r->u->requires.v[i]);
 
 		if (d && d->u && (d->svc.state == BERTH_SVC_INACTIVE || d->svc.state == BERTH_SVC_EXITED ||
 				  d->svc.state == BERTH_SVC_FAILED))
-			want(d, depth + 1);
+			berthd_want(d, depth + 1);
 	}
 }
 
@@ -532,49 +506,49 @@ static int requires_unit(const struct unit_rt *o, const char *name)
 }
 
 /* Mark in SEEN (by slot) R and every active unit that Requires= it, transitively. */
-static void mark_dependents(struct unit_rt *r, unsigned char *seen)
+void berthd_mark_dependents(struct unit_rt *r, unsigned char *seen)
 {
-	int s = slot_of(r);
+	int s = berthd_slot_of(r);
 
 	if (s < 0 || seen[s])
 		return;
 	seen[s] = 1;
 	for (int i = 0; i < MAX_UNITS; i++)
 		if (units[i] && units[i] != r && active(units[i]) && requires_unit(units[i], r->name))
-			mark_dependents(units[i], seen);
+			berthd_mark_dependents(units[i], seen);
 }
 
 /* Mark R and the units a start of R pulls in (Requires=, not running), transitively. */
-static void mark_required(struct unit_rt *r, unsigned char *seen)
+void berthd_mark_required(struct unit_rt *r, unsigned char *seen)
 {
-	int s = slot_of(r);
+	int s = berthd_slot_of(r);
 
 	if (s < 0 || seen[s])
 		return;
 	seen[s] = 1;
 	for (size_t i = 0; r->u && i < r->u->requires.n; i++) {
-		struct unit_rt *d = find(r->u->requires.v[i]);
+		struct unit_rt *d = berthd_find(r->u->requires.v[i]);
 
 		if (d && !active(d))
-			mark_required(d, seen);
+			berthd_mark_required(d, seen);
 	}
 }
 
 /* An operator's stop of R also stops what Requires= it (systemd's
  * propagation of explicit stops); a crash of R does not. */
-static void stop_with_dependents(struct unit_rt *r)
+void berthd_stop_with_dependents(struct unit_rt *r)
 {
 	static unsigned char seen[MAX_UNITS];
 
 	memset(seen, 0, sizeof(seen));
-	mark_dependents(r, seen);
+	berthd_mark_dependents(r, seen);
 	for (int i = 0; i < MAX_UNITS; i++)
 		if (seen[i] && units[i] != r) {
-			event("%s: stopping: it requires %s", units[i]->name, r->name);
+			berthd_event("%s: stopping: it requires %s", units[i]->name, r->name);
 			units[i]->restart_after_stop = 0;
-			stop(units[i]);
+			berthd_stop(units[i]);
 		}
-	stop(r);
+	berthd_stop(r);
 }
 
 /* The dependencies of R allow it to start: 1 yes, 0 not yet, -1 never (a
@@ -585,7 +559,7 @@ static int deps_ready(struct unit_rt *r)
 
 	for (int l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
-			struct unit_rt *d = find(lists[l]->v[i]);
+			struct unit_rt *d = berthd_find(lists[l]->v[i]);
 
 			if (!d || !d->u)
 				continue;
@@ -612,7 +586,7 @@ static int deps_ready(struct unit_rt *r)
 }
 
 /* Start what can start; during shutdown, stop what nothing depends on any more. */
-static void tick(void)
+void berthd_tick(void)
 {
 	int again = 1;
 
@@ -627,8 +601,8 @@ static void tick(void)
 			ready = deps_ready(r);
 			if (ready < 0) {
 				snprintf(r->svc.reason, sizeof(r->svc.reason), "a required unit failed or is stopped");
-				event("%s: not started: a unit it requires failed or is stopped", r->name);
-				set_state(r, BERTH_SVC_FAILED);
+				berthd_event("%s: not started: a unit it requires failed or is stopped", r->name);
+				berthd_set_state(r, BERTH_SVC_FAILED);
 				again = 1;
 			} else if (ready > 0) {
 				spawn(r);
@@ -647,7 +621,7 @@ static void tick(void)
 				continue;
 			if (r->svc.state == BERTH_SVC_WAITING || r->svc.state == BERTH_SVC_BACKOFF) {
 				r->stopped_by_shutdown = 1;
-				set_state(r, BERTH_SVC_INACTIVE);
+				berthd_set_state(r, BERTH_SVC_INACTIVE);
 			}
 			if (r->mon_fd >= 0)
 				busy = 1;
@@ -681,7 +655,7 @@ static void tick(void)
 					snprintf(path, sizeof(path), STATE_DIR "/%s", units[i]->name);
 					unlink(path);
 				}
-			event("all units stopped; exiting");
+			berthd_event("all units stopped; exiting");
 			exit(0);
 		}
 	}
@@ -697,11 +671,11 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 	r->restart_after_stop = 0;
 	if (!r->u) {
 		if (r->removed) {
-			event("%s: removed", r->name);
+			berthd_event("%s: removed", r->name);
 			drop_unit(r);
 			return;
 		}
-		set_state(r, BERTH_SVC_INACTIVE);
+		berthd_set_state(r, BERTH_SVC_INACTIVE);
 		return;
 	}
 	{
@@ -714,18 +688,18 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 			memcpy(r->svc.reason, why, sizeof(why));
 	}
 	if (r->svc.state == BERTH_SVC_FAILED)
-		event("%s: failed (%s)", r->name, r->svc.reason);
+		berthd_event("%s: failed (%s)", r->name, r->svc.reason);
 	else if (r->svc.state == BERTH_SVC_BACKOFF)
-		event("%s: restarting in %lld ms (restart %u)", r->name,
-		      (long long)((r->svc.next_at - now()) / 1000), r->svc.restarts);
+		berthd_event("%s: restarting in %lld ms (restart %u)", r->name,
+		      (long long)((r->svc.next_at - berthd_now()) / 1000), r->svc.restarts);
 	if (r->removed) {
-		event("%s: removed", r->name);
+		berthd_event("%s: removed", r->name);
 		drop_unit(r);
 		return;
 	}
 	if (restart && !shutting_down)
-		want(r, 0);
-	save_state(r);
+		berthd_want(r, 0);
+	berthd_save_state(r);
 }
 
 static void on_monitor(struct unit_rt *r)
@@ -740,15 +714,15 @@ static void on_monitor(struct unit_rt *r)
 		 * setup) or is orphaned; its cgroup is killed either way. */
 		struct berth_err err = { 0 };
 
-		event("%s: lost its monitor", r->name);
+		berthd_event("%s: lost its monitor", r->name);
 		epoll_ctl(epfd, EPOLL_CTL_DEL, r->mon_fd, NULL);
 		close(r->mon_fd);
 		r->mon_fd = -1;
 		cleanup_by_name(r->name, &err);
 		if (r->svc.state == BERTH_SVC_STARTING || r->svc.state == BERTH_SVC_RUNNING ||
 		    r->svc.state == BERTH_SVC_STOPPING)
-			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
-		tick();
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, berthd_now());
+		berthd_tick();
 		return;
 	}
 	m.msg[sizeof(m.msg) - 1] = '\0';
@@ -757,8 +731,8 @@ static void on_monitor(struct unit_rt *r)
 		r->pid = m.pid;
 		if (r->svc.state == BERTH_SVC_STARTING) {
 			berth_svc_started(&r->svc, m.started_at);
-			save_state(r);
-			event("%s: started, pid %d", r->name, m.pid);
+			berthd_save_state(r);
+			berthd_event("%s: started, pid %d", r->name, m.pid);
 		}
 		break;
 	case BERTH_MON_START_FAILED:
@@ -769,10 +743,10 @@ static void on_monitor(struct unit_rt *r)
 							      : berth_exit_classify(m.code, m.status);
 
 		if (m.phase == BERTH_MON_START_FAILED) {
-			event("%s", m.msg); /* "NAME: start failed at STEP: ..." */
+			berthd_event("%s", m.msg); /* "NAME: start failed at STEP: ..." */
 			snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", m.msg);
 		} else {
-			event("%s: %s %d%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
+			berthd_event("%s: %s %d%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
 			      m.status, m.timed_out ? " after the stop timeout" : "");
 		}
 		if (send(r->mon_fd, &rel, sizeof(rel), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
@@ -784,20 +758,20 @@ static void on_monitor(struct unit_rt *r)
 		if (m.phase == BERTH_MON_EXITED)
 			r->svc.started_at = m.started_at;
 		exited(r, kind, m.phase == BERTH_MON_EXITED ? m.status : 0,
-		       m.phase == BERTH_MON_EXITED ? m.exited_at : now());
+		       m.phase == BERTH_MON_EXITED ? m.exited_at : berthd_now());
 		break;
 	}
 	default:
 		break;
 	}
-	tick();
+	berthd_tick();
 }
 
 /* --- reload and the first read --- */
 
-static struct berth_buf reload_report;
+struct berth_buf reload_report;
 
-static void reload(int boot)
+void berthd_reload(int boot)
 {
 	static struct loaded l[MAX_UNITS];
 	int n = read_dir(BERTH_UNITS_DEPLOYED, l, 0);
@@ -806,7 +780,7 @@ static void reload(int boot)
 	/* A unit whose new file is invalid keeps running on its old definition:
 	 * it still counts for the others' dependencies. */
 	for (int j = 0; j < n; j++) {
-		struct unit_rt *r = find(l[j].name);
+		struct unit_rt *r = berthd_find(l[j].name);
 
 		l[j].borrowed = !l[j].u && r && r->u;
 		if (l[j].borrowed)
@@ -833,9 +807,9 @@ static void reload(int boot)
 		berth_buf_printf(&reload_report, "%s: removed\n", r->name);
 		if (r->mon_fd >= 0) {
 			r->removed = 1;
-			stop(r);
+			berthd_stop(r);
 		} else {
-			event("%s: removed", r->name);
+			berthd_event("%s: removed", r->name);
 			drop_unit(r);
 		}
 	}
@@ -845,7 +819,7 @@ static void reload(int boot)
 	int nwant = 0;
 
 	for (int j = 0; j < n; j++) {
-		struct unit_rt *r = find(l[j].name);
+		struct unit_rt *r = berthd_find(l[j].name);
 
 		if (l[j].errors)
 			berth_buf_printf(&reload_report, "%s", l[j].errors);
@@ -865,14 +839,14 @@ static void reload(int boot)
 			if (r->u && (boot ? load_state(r) < 0 : 1) && r->u->autostart)
 				to_want[nwant++] = r;
 			if (l[j].errors)
-				event("%s: invalid unit file:\n%s", r->name, l[j].errors);
+				berthd_event("%s: invalid unit file:\n%s", r->name, l[j].errors);
 			continue;
 		}
 		free(r->errors);
 		r->errors = l[j].errors;
 		if (!l[j].u) {
 			/* Invalid: the old definition keeps running. */
-			event("%s: invalid unit file; keeping the running definition:\n%s", r->name, l[j].errors);
+			berthd_event("%s: invalid unit file; keeping the running definition:\n%s", r->name, l[j].errors);
 			continue;
 		}
 		if (r->u && r->u->hash == l[j].u->hash && !r->next) {
@@ -890,17 +864,17 @@ static void reload(int boot)
 			r->next = NULL;
 		}
 		if (r->mon_fd >= 0) {
-			event("%s: unit file changed; restarting", r->name);
+			berthd_event("%s: unit file changed; restarting", r->name);
 			r->restart_after_stop = 1;
-			stop(r);
+			berthd_stop(r);
 		} else if (r->svc.state == BERTH_SVC_INACTIVE && r->u->autostart && !r->svc.has_exited) {
 			to_want[nwant++] = r;
 		}
 	}
 	for (int i = 0; i < nwant; i++)
-		want(to_want[i], 0);
+		berthd_want(to_want[i], 0);
 	if (!boot)
-		tick(); /* at boot: after adopt() has found the running containers */
+		berthd_tick(); /* at boot: after adopt() has found the running containers */
 }
 
 /* After a berthd restart: find the monitors the previous one left. */
@@ -926,7 +900,7 @@ static void adopt(void)
 			 * socket; the unit's run counts as unknown below. */
 			char why[BERTH_ERR_MSG + 64];
 
-			event("%s", berth_err_str(&err, why, sizeof(why)));
+			berthd_event("%s", berth_err_str(&err, why, sizeof(why)));
 			continue;
 		}
 		if (fd < 0) {
@@ -934,12 +908,12 @@ static void adopt(void)
 
 			char why[BERTH_ERR_MSG + 64];
 
-			event("%s; removing its stale socket", berth_err_str(&err, why, sizeof(why)));
+			berthd_event("%s; removing its stale socket", berth_err_str(&err, why, sizeof(why)));
 			snprintf(path, sizeof(path), BERTH_MON_DIR "/%s", e->d_name);
 			unlink(path);
 			continue;
 		}
-		r = find(name);
+		r = berthd_find(name);
 		if (!r) {
 			/* Its unit file went away while berthd was down. */
 			r = add_unit(name);
@@ -953,18 +927,18 @@ static void adopt(void)
 		watch_monitor(r);
 		if (m.type == 0) {
 			/* Alive but busy: its state comes through on_monitor. */
-			event("%s: its monitor is busy; waiting for its state", name);
+			berthd_event("%s: its monitor is busy; waiting for its state", name);
 			if (r->svc.state != BERTH_SVC_STOPPING)
 				r->svc.state = BERTH_SVC_STARTING;
 			continue;
 		}
 		r->pid = m.pid;
 		r->running_hash = m.hash;
-		event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
+		berthd_event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
 		if (r->svc.state != BERTH_SVC_STOPPING)
 			r->svc.state = m.phase == BERTH_MON_RUNNING ? BERTH_SVC_RUNNING : BERTH_SVC_STARTING;
 		r->svc.started_at = m.started_at;
-		save_state(r);
+		berthd_save_state(r);
 		if (m.phase == BERTH_MON_EXITED || m.phase == BERTH_MON_START_FAILED) {
 			/* It ended meanwhile: the restart policy still applies. */
 			struct berth_mon_msg rel = { .type = BERTH_MON_RELEASE };
@@ -972,19 +946,19 @@ static void adopt(void)
 							: m.timed_out ? BERTH_EXIT_TIMEOUT
 								      : berth_exit_classify(m.code, m.status);
 
-			event("%s: ended while berthd was away (%s %d)", name,
+			berthd_event("%s: ended while berthd was away (%s %d)", name,
 			      m.code == CLD_EXITED ? "exit code" : "signal", m.status);
 			send(fd, &rel, sizeof(rel), MSG_NOSIGNAL | MSG_DONTWAIT);
 			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 			close(fd);
 			r->mon_fd = -1;
-			exited(r, kind, m.status, m.phase == BERTH_MON_EXITED ? m.exited_at : now());
+			exited(r, kind, m.status, m.phase == BERTH_MON_EXITED ? m.exited_at : berthd_now());
 		} else if (r->removed) {
-			stop(r);
+			berthd_stop(r);
 		} else if (r->u && r->u->hash != m.hash) {
-			event("%s: unit file changed while berthd was away; restarting", name);
+			berthd_event("%s: unit file changed while berthd was away; restarting", name);
 			r->restart_after_stop = 1;
-			stop(r);
+			berthd_stop(r);
 		} else if (r->svc.state == BERTH_SVC_STOPPING) {
 			send_stop(r);
 		}
@@ -1002,473 +976,12 @@ static void adopt(void)
 			struct berth_err err = { 0 };
 
 			/* Whatever is left of the container has no monitor: end it. */
-			event("%s: its monitor is gone; the run counts as killed", r->name);
+			berthd_event("%s: its monitor is gone; the run counts as killed", r->name);
 			if (cleanup_by_name(r->name, &err) < 0)
-				event("%s: %s", r->name, err.msg);
-			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, now());
+				berthd_event("%s: %s", r->name, err.msg);
+			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, berthd_now());
 		}
 	}
-}
-
-/* --- the control socket --- */
-
-static void reply_chunks(int fd, const char *data, size_t len)
-{
-	char msg[BERTH_REPLY_CHUNK + 1];
-
-	for (size_t off = 0; off < len;) {
-		size_t n = len - off < BERTH_REPLY_CHUNK ? len - off : BERTH_REPLY_CHUNK;
-
-		msg[0] = 'D';
-		memcpy(msg + 1, data + off, n);
-		if (send(fd, msg, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			return;
-		off += n;
-	}
-}
-
-static void reply_end(int fd, enum berth_status st, const char *text, int pass_fd)
-{
-	char msg[1024];
-	size_t n;
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	msg[0] = 'E';
-	msg[1] = (char)st;
-	n = (size_t)snprintf(msg + 2, sizeof(msg) - 2, "%s", text);
-	if (n > sizeof(msg) - 3)
-		n = sizeof(msg) - 3;
-	iov = (struct iovec){ msg, n + 2 };
-	if (pass_fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl;
-		mh.msg_controllen = sizeof(ctl);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
-	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-static int64_t cg_read(const char *name, const char *file, const char *key)
-{
-	char path[300], buf[4096];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/berth/%s/%s", name, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (key) {
-		char *p = strstr(buf, key);
-
-		if (!p)
-			return -1;
-		return strtoll(p + strlen(key), NULL, 10);
-	}
-	if (strncmp(buf, "max", 3) == 0)
-		return -2;
-	return strtoll(buf, NULL, 10);
-}
-
-static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
-{
-	int64_t t = now();
-	int live = r->svc.state == BERTH_SVC_RUNNING || r->svc.state == BERTH_SVC_STOPPING;
-
-	berth_buf_printf(b, "{\"name\":");
-	berth_buf_json_str(b, r->name);
-	berth_buf_printf(b, ",\"state\":\"%s\",\"pid\":%d", berth_svc_state_name(r->svc.state), live ? r->pid : 0);
-	berth_buf_printf(b, ",\"description\":");
-	berth_buf_json_str(b, r->u ? r->u->description : "");
-	if (!detail) {
-		berth_buf_printf(b, "}");
-		return;
-	}
-	berth_buf_printf(b, ",\"uptime_us\":%" PRId64 ",\"restarts\":%u", live ? t - r->svc.started_at : 0,
-			 r->svc.restarts);
-	if (r->svc.has_exited)
-		berth_buf_printf(b, ",\"last_exit\":{\"kind\":\"%s\",\"status\":%d,\"ago_us\":%" PRId64 "}",
-				 (const char *[]){ "clean", "code", "signal", "timeout", "start-failed" }[r->svc.last_kind],
-				 r->svc.last_status, t - r->svc.exited_at);
-	if (r->svc.state == BERTH_SVC_BACKOFF)
-		berth_buf_printf(b, ",\"restart_in_us\":%" PRId64, r->svc.next_at > t ? r->svc.next_at - t : 0);
-	berth_buf_printf(b, ",\"pids_current\":%" PRId64 ",\"pids_max\":%" PRId64 ",\"memory_bytes\":%" PRId64
-			    ",\"cpu_usec\":%" PRId64,
-			 live ? cg_read(r->name, "pids.current", NULL) : -1,
-			 live ? cg_read(r->name, "pids.max", NULL)
-			      : (r->u && r->u->c.pids_max < 0 ? -2 : r->u ? r->u->c.pids_max : -1),
-			 live ? cg_read(r->name, "memory.current", NULL) : -1,
-			 live ? cg_read(r->name, "cpu.stat", "usage_usec ") : -1);
-	berth_buf_printf(b, ",\"reason\":");
-	berth_buf_json_str(b, r->svc.reason);
-	berth_buf_printf(b, ",\"file\":");
-	berth_buf_json_str(b, r->u ? r->u->path : "");
-	berth_buf_printf(b, ",\"restart_pending\":%s,\"config_errors\":", r->next ? "true" : "false");
-	berth_buf_json_str(b, r->errors ? r->errors : "");
-	berth_buf_printf(b, "}");
-}
-
-static void json_strv(struct berth_buf *b, const char *key, char *const *v)
-{
-	berth_buf_printf(b, ",\"%s\":[", key);
-	for (size_t i = 0; v && v[i]; i++) {
-		berth_buf_printf(b, "%s", i ? "," : "");
-		berth_buf_json_str(b, v[i]);
-	}
-	berth_buf_printf(b, "]");
-}
-
-static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
-{
-	const struct berth_container *c = &u->c;
-	char t[4][32];
-
-	berth_buf_printf(b, "{\"name\":");
-	berth_buf_json_str(b, u->name);
-	berth_buf_printf(b, ",\"file\":");
-	berth_buf_json_str(b, u->path);
-	berth_buf_printf(b, ",\"rootfs\":");
-	berth_buf_json_str(b, c->rootfs);
-	json_strv(b, "argv", u->argv);
-	json_strv(b, "environment", u->envp);
-	json_strv(b, "after", u->after.v);
-	json_strv(b, "requires", u->requires.v);
-	json_strv(b, "wants", u->wants.v);
-	berth_buf_printf(b, ",\"user\":%u,\"group\":%u,\"hostname\":", (unsigned)c->uid, (unsigned)c->gid);
-	berth_buf_json_str(b, c->hostname);
-	berth_buf_printf(b, ",\"workdir\":");
-	berth_buf_json_str(b, c->workdir[0] ? c->workdir : "/");
-	berth_buf_printf(b, ",\"read_only\":%s,\"no_new_privileges\":%s,\"run_init\":%s,\"seccomp\":",
-			 c->readonly ? "true" : "false", c->no_new_privs ? "true" : "false",
-			 u->run_init ? "true" : "false");
-	berth_buf_json_str(b, c->seccomp == BERTH_SECCOMP_DEFAULT      ? "default"
-			      : c->seccomp == BERTH_SECCOMP_UNCONFINED ? "unconfined"
-								       : c->seccomp_profile);
-	berth_buf_printf(b, ",\"capability_add\":\"%#llx\",\"capability_drop\":\"%#llx\"",
-			 (unsigned long long)c->cap_add, (unsigned long long)c->cap_drop);
-	berth_buf_printf(b, ",\"volumes\":[");
-	for (int i = 0; i < c->nvolumes; i++) {
-		berth_buf_printf(b, "%s{\"source\":", i ? "," : "");
-		berth_buf_json_str(b, c->volumes[i].source);
-		berth_buf_printf(b, ",\"target\":");
-		berth_buf_json_str(b, c->volumes[i].target);
-		berth_buf_printf(b, ",\"writable\":%s}", c->volumes[i].writable ? "true" : "false");
-	}
-	berth_format_time_us(u->restart_us, t[0], sizeof(t[0]));
-	berth_format_time_us(u->restart_max_us, t[1], sizeof(t[1]));
-	berth_format_time_us(u->timeout_stop_us, t[2], sizeof(t[2]));
-	berth_format_time_us(u->start_limit_interval_us, t[3], sizeof(t[3]));
-	berth_buf_printf(b, "],\"type\":\"%s\",\"restart\":\"%s\",\"restart_sec\":\"%s\","
-			    "\"restart_max_delay_sec\":\"%s\",\"timeout_stop_sec\":\"%s\",\"kill_signal\":%d,"
-			    "\"start_limit_interval_sec\":\"%s\",\"start_limit_burst\":%u,\"pids_max\":%" PRId64
-			    ",\"memory_max\":%" PRId64 ",\"cpu_quota_us\":%" PRId64 ",\"cpu_weight\":%d"
-			    ",\"log_max_size\":%" PRId64 ",\"log_max_files\":%u,\"autostart\":%s}",
-			 u->type == BERTH_TYPE_ONESHOT ? "oneshot" : "simple", berth_restart_name(u->restart), t[0],
-			 t[1], t[2], u->kill_signal, t[3], u->start_limit_burst, c->pids_max, c->memory_max,
-			 c->cpu_quota_us, c->cpu_weight, u->log_max_size, u->log_max_files,
-			 u->autostart ? "true" : "false");
-}
-
-/* Denials are logged, but at most 20 per 10 s: a loop of denied requests
- * must not flood the console and /var (the rest are counted). */
-static void denied_event(const struct berth_peer *p, const char *verb, const char *unit)
-{
-	static int64_t window;
-	static unsigned logged, suppressed;
-	int64_t t = now();
-
-	if (t - window > 10000000) {
-		if (suppressed)
-			event("denied: %u more denials in the last 10 s not logged", suppressed);
-		window = t;
-		logged = suppressed = 0;
-	}
-	if (++logged > 20) {
-		suppressed++;
-		return;
-	}
-	if (unit)
-		event("denied: uid %u: %.32s %.64s", (unsigned)p->uid, verb, unit);
-	else
-		event("denied: uid %u: %.32s", (unsigned)p->uid, verb);
-}
-
-static int allowed(const struct berth_peer *p, enum berth_verb v, const char *unit)
-{
-	if (p->uid == 0)
-		return 1;
-	return authz_ok && berth_authz_allowed(&authz, p, v, unit);
-}
-
-/* A request on R also acts on other units (a stop on what requires R, a start
- * on what R requires): the peer needs VERB on each. The first it lacks, or NULL. */
-static const char *also_denied(const struct berth_peer *peer, enum berth_verb v, struct unit_rt *r)
-{
-	static unsigned char seen[MAX_UNITS];
-
-	memset(seen, 0, sizeof(seen));
-	if (v == BERTH_VERB_STOP || v == BERTH_VERB_RESTART)
-		mark_dependents(r, seen);
-	if (v == BERTH_VERB_START || v == BERTH_VERB_RESTART)
-		mark_required(r, seen);
-	for (int i = 0; i < MAX_UNITS; i++)
-		if (seen[i] && units[i] != r && !allowed(peer, v, units[i]->name))
-			return units[i]->name;
-	return NULL;
-}
-
-static void handle(int fd, const struct berth_request *req, const struct berth_peer *peer)
-{
-	int v = berth_verb_from_name(req->verb);
-	const char *name = req->nargs > 0 ? req->args[0] : NULL;
-	struct unit_rt *r = NULL;
-	struct berth_buf b = { 0 };
-	char msg[512];
-
-	if (v < 0) {
-		snprintf(msg, sizeof(msg), "unknown verb '%.64s'", req->verb);
-		reply_end(fd, BERTH_USAGE, msg, -1);
-		return;
-	}
-	if (berth_verb_is_global(v) || v == BERTH_VERB_LIST || v == BERTH_VERB_STATS ||
-	    (v == BERTH_VERB_STATUS && !name)) {
-		/* Set-wide verbs: a global one needs a rule for all units; the
-		 * listing ones show what the peer may see. */
-		if (berth_verb_is_global(v) && !allowed(peer, v, NULL)) {
-			denied_event(peer, req->verb, NULL);
-			reply_end(fd, BERTH_DENIED, "permission denied", -1);
-			return;
-		}
-	} else {
-		if (!name || req->nargs != 1) {
-			reply_end(fd, BERTH_USAGE, "this verb takes one unit name", -1);
-			return;
-		}
-		if (!allowed(peer, v, name)) {
-			denied_event(peer, req->verb, name);
-			snprintf(msg, sizeof(msg), "permission denied: %s %.64s", req->verb, name);
-			reply_end(fd, BERTH_DENIED, msg, -1);
-			return;
-		}
-		r = find(name);
-		if (!r) {
-			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
-			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
-			return;
-		}
-		{
-			const char *other = also_denied(peer, (enum berth_verb)v, r);
-
-			if (other) {
-				denied_event(peer, req->verb, other);
-				snprintf(msg, sizeof(msg), "permission denied: %s %.64s also acts on %.64s", req->verb,
-					 name, other);
-				reply_end(fd, BERTH_DENIED, msg, -1);
-				return;
-			}
-		}
-	}
-	switch (v) {
-	case BERTH_VERB_LIST:
-	case BERTH_VERB_STATS:
-	case BERTH_VERB_STATUS: {
-		int first = 1;
-
-		berth_buf_printf(&b, "[");
-		for (int i = 0; i < MAX_UNITS; i++) {
-			struct unit_rt *u = units[i];
-
-			if (!u || (r && u != r) || !allowed(peer, v, u->name))
-				continue;
-			berth_buf_printf(&b, "%s", first ? "" : ",");
-			json_unit(&b, u, v != BERTH_VERB_LIST);
-			first = 0;
-		}
-		berth_buf_printf(&b, "]");
-		reply_chunks(fd, b.p, b.len);
-		reply_end(fd, b.oom ? BERTH_FAILED : BERTH_OK, b.oom ? "out of memory" : "", -1);
-		break;
-	}
-	case BERTH_VERB_INSPECT:
-		if (!r->u) {
-			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
-			break;
-		}
-		json_inspect(&b, r->next ? r->next : r->u);
-		reply_chunks(fd, b.p, b.len);
-		reply_end(fd, BERTH_OK, "", -1);
-		break;
-	case BERTH_VERB_LOGS: {
-		char path[300];
-		cleanup_close int lfd = -1;
-
-		snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", r->name);
-		lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (lfd < 0) {
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
-		} else {
-			reply_end(fd, BERTH_OK, path, lfd);
-		}
-		break;
-	}
-	case BERTH_VERB_START:
-		if (!r->u) {
-			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
-			break;
-		}
-		if (shutting_down) {
-			reply_end(fd, BERTH_FAILED, "shutting down", -1);
-			break;
-		}
-		event("%s: start requested by uid %u", r->name, (unsigned)peer->uid);
-		if (r->svc.state == BERTH_SVC_STOPPING) {
-			r->restart_after_stop = 1;
-			save_state(r);
-		} else
-			want(r, 0);
-		tick();
-		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
-		break;
-	case BERTH_VERB_STOP:
-		event("%s: stop requested by uid %u", r->name, (unsigned)peer->uid);
-		r->restart_after_stop = 0;
-		stop_with_dependents(r);
-		tick();
-		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
-		break;
-	case BERTH_VERB_RESTART:
-		if (!r->u || shutting_down) {
-			reply_end(fd, BERTH_FAILED, shutting_down ? "shutting down" : "no valid definition", -1);
-			break;
-		}
-		event("%s: restart requested by uid %u", r->name, (unsigned)peer->uid);
-		if (r->mon_fd >= 0) {
-			r->restart_after_stop = 1;
-			stop(r);
-		} else {
-			if (r->svc.state == BERTH_SVC_WAITING)
-				set_state(r, BERTH_SVC_INACTIVE);
-			want(r, 0);
-		}
-		tick();
-		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
-		break;
-	case BERTH_VERB_RELOAD: {
-		int bad = 0;
-
-		event("reload requested by uid %u", (unsigned)peer->uid);
-		reload(0);
-		for (int i = 0; i < MAX_UNITS; i++)
-			bad |= units[i] && units[i]->errors;
-		reply_chunks(fd, reload_report.p ? reload_report.p : "", reload_report.len);
-		reply_end(fd, bad ? BERTH_FAILED : BERTH_OK, bad ? "some unit files have errors" : "", -1);
-		break;
-	}
-	default:
-		snprintf(msg, sizeof(msg), "'%s' is not served by this berthd", req->verb);
-		reply_end(fd, BERTH_USAGE, msg, -1);
-		break;
-	}
-	berth_buf_free(&b);
-}
-
-static void on_client(int slot)
-{
-	struct client *c = &clients[slot];
-	char buf[BERTH_REQ_MAX + 1], why[128];
-	struct berth_request req;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	gid_t groups[256];
-	socklen_t gl = sizeof(groups);
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0 && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
-		struct berth_peer peer = { .uid = cred.uid, .gid = cred.gid, .groups = groups };
-
-		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
-			peer.ngroups = gl / sizeof(gid_t);
-		if (berth_request_parse(buf, (size_t)n, &req, why, sizeof(why)) < 0)
-			reply_end(c->fd, BERTH_USAGE, why, -1);
-		else
-			handle(c->fd, &req, &peer);
-	}
-	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-}
-
-static void on_listen(void)
-{
-	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int slot = -1, oldest = 0, sndbuf = 4 << 20;
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].fd < 0) {
-			slot = i;
-			break;
-		}
-		if (clients[i].since < clients[oldest].since)
-			oldest = i;
-	}
-	if (slot < 0) {
-		/* Full: a silent client must not lock everyone out. */
-		slot = oldest;
-		epoll_ctl(epfd, EPOLL_CTL_DEL, clients[slot].fd, NULL);
-		close(clients[slot].fd);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
-	clients[slot].fd = fd;
-	clients[slot].since = now();
-	ev.data.u64 = ((uint64_t)EV_CLIENT << 32) | (uint32_t)slot;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int open_socket(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct group *g = getgrnam("berth-ops");
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	mode_t old;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BERTH_SOCKET);
-	if (fd < 0)
-		return -1;
-	unlink(BERTH_SOCKET);
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		umask(old);
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	/* 0660 root:berth-ops: only operators can connect at all; authz.conf
-	 * decides what each may do. */
-	if ((g && chown(BERTH_SOCKET, 0, g->gr_gid) < 0) || chmod(BERTH_SOCKET, 0660) < 0 ||
-	    listen(fd, 64) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int watch(int fd, int kind)
@@ -1489,20 +1002,20 @@ static void on_signal(int sfd)
 				; /* monitors; their containers' exits come over their sockets */
 			break;
 		case SIGHUP:
-			event("SIGHUP: reloading");
-			reload(0);
+			berthd_event("SIGHUP: reloading");
+			berthd_reload(0);
 			break;
 		case SIGTERM:
 		case SIGINT:
 			if (!shutting_down)
-				event("stopping every unit (signal %u)", si.ssi_signo);
+				berthd_event("stopping every unit (signal %u)", si.ssi_signo);
 			shutting_down = 1;
 			break;
 		default:
 			break;
 		}
 	}
-	tick();
+	berthd_tick();
 }
 
 static int setup_dirs(void)
@@ -1545,8 +1058,6 @@ int main(int argc, char **argv)
 	}
 	umask(022);
 	berth_monitor_set_cmdline_area(argv[0], (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]));
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGHUP);
@@ -1559,7 +1070,7 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-	listenfd = open_socket();
+	listenfd = berthd_control_open();
 	if (sfd < 0 || epfd < 0 || timerfd < 0 || listenfd < 0) {
 		fprintf(stderr, "berthd: setup: %s\n", strerror(errno));
 		return 1;
@@ -1567,10 +1078,10 @@ int main(int argc, char **argv)
 	watch(sfd, EV_SIGNAL);
 	watch(listenfd, EV_LISTEN);
 	watch(timerfd, EV_TIMER);
-	event("berthd %s starting", BERTH_VERSION);
-	reload(1);
+	berthd_event("berthd %s starting", BERTH_VERSION);
+	berthd_reload(1);
 	adopt();
-	tick();
+	berthd_tick();
 	for (;;) {
 		struct epoll_event evs[32];
 		int n = epoll_wait(epfd, evs, 32, -1);
@@ -1583,11 +1094,10 @@ int main(int argc, char **argv)
 				on_signal(sfd);
 				break;
 			case EV_LISTEN:
-				on_listen();
+				berthd_control_accept(listenfd);
 				break;
 			case EV_CLIENT:
-				if (clients[idx].fd >= 0)
-					on_client(idx);
+				berthd_control_client(idx);
 				break;
 			case EV_MONITOR:
 				if (units[idx] && units[idx]->mon_fd >= 0)
@@ -1595,15 +1105,15 @@ int main(int argc, char **argv)
 				break;
 			case EV_TIMER: {
 				uint64_t ticks;
-				int64_t t = now();
+				int64_t t = berthd_now();
 
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0) {
 					/* spurious: rearmed below */
 				}
 				for (int k = 0; k < MAX_UNITS; k++)
 					if (units[k] && berth_svc_timer(&units[k]->svc, t))
-						save_state(units[k]);
-				tick();
+						berthd_save_state(units[k]);
+				berthd_tick();
 				break;
 			}
 			}

@@ -1,0 +1,65 @@
+/* Internal to berthd: the unit set and the functions the control socket
+ * (control.c) shares with the supervision loop (berthd.c). */
+#ifndef BERTHD_H
+#define BERTHD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "authz.h"
+#include "conf.h"
+#include "lib/buf.h"
+#include "logs.h"
+#include "monitor.h"
+#include "service.h"
+#include "unit.h"
+
+#define MAX_UNITS 1024
+#define STATE_DIR BERTH_RUN_DIR "/state"
+#define AUTHZ_FILE "/etc/berth/authz.conf"
+#define EVENTS_LOG BERTH_LOG_DIR "/events.log"
+
+enum { EV_SIGNAL, EV_LISTEN, EV_CLIENT, EV_MONITOR, EV_TIMER };
+
+struct unit_rt {
+	char name[BERTH_NAME_MAX];
+	struct berth_unit *u;    /* the definition in force; NULL: it never parsed */
+	struct berth_unit *next; /* reload: the definition for the next start */
+	char *errors;            /* problems of the latest read of its file */
+	struct berth_svc svc;
+	int mon_fd;              /* -1: no monitor */
+	pid_t pid;               /* the container's PID 1 */
+	uint64_t running_hash;   /* of the file the running container came from */
+	int removed;             /* its file is gone: stop, then forget it */
+	int restart_after_stop;  /* restart or reload: start again once stopped */
+	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */
+};
+
+extern struct unit_rt *units[MAX_UNITS];
+extern struct berth_authz authz;
+extern int authz_ok;
+extern int epfd;
+extern int shutting_down;
+extern struct berth_buf reload_report; /* what the last reload did, for its caller */
+
+/* berthd.c */
+void berthd_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t berthd_now(void);
+struct unit_rt *berthd_find(const char *name);
+int berthd_slot_of(const struct unit_rt *r);
+void berthd_save_state(const struct unit_rt *r);
+void berthd_set_state(struct unit_rt *r, enum berth_svc_state s);
+void berthd_want(struct unit_rt *r, int depth);
+void berthd_stop(struct unit_rt *r);
+void berthd_stop_with_dependents(struct unit_rt *r);
+void berthd_mark_dependents(struct unit_rt *r, unsigned char *seen);
+void berthd_mark_required(struct unit_rt *r, unsigned char *seen);
+void berthd_tick(void);
+void berthd_reload(int boot);
+
+/* control.c: the socket, its clients, the verbs */
+int berthd_control_open(void);
+void berthd_control_accept(int listenfd);
+void berthd_control_client(int slot);
+
+#endif

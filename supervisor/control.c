@@ -1,0 +1,504 @@
+/* berthd's control socket (proto.h): accepting clients, reading one request
+ * each, authorizing it against authz.conf (SO_PEERCRED, SO_PEERGROUPS) and
+ * answering. Every verb that changes something goes through berthd.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "conf.h"
+#include "idmap.h"
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/values.h"
+#include "logs.h"
+#include "monitor.h"
+#include "proto.h"
+#include "service.h"
+#include "berthd.h"
+#include "unit.h"
+
+#define MAX_CLIENTS 64
+
+struct client {
+	int fd;
+	int64_t since;
+};
+
+static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
+
+static void reply_chunks(int fd, const char *data, size_t len)
+{
+	char msg[BERTH_REPLY_CHUNK + 1];
+
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < BERTH_REPLY_CHUNK ? len - off : BERTH_REPLY_CHUNK;
+
+		msg[0] = 'D';
+		memcpy(msg + 1, data + off, n);
+		if (send(fd, msg, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			return;
+		off += n;
+	}
+}
+
+static void reply_end(int fd, enum berth_status st, const char *text, int pass_fd)
+{
+	char msg[1024];
+	size_t n;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	msg[0] = 'E';
+	msg[1] = (char)st;
+	n = (size_t)snprintf(msg + 2, sizeof(msg) - 2, "%s", text);
+	if (n > sizeof(msg) - 3)
+		n = sizeof(msg) - 3;
+	iov = (struct iovec){ msg, n + 2 };
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static int64_t cg_read(const char *name, const char *file, const char *key)
+{
+	char path[300], buf[4096];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/berth/%s/%s", name, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (key) {
+		char *p = strstr(buf, key);
+
+		if (!p)
+			return -1;
+		return strtoll(p + strlen(key), NULL, 10);
+	}
+	if (strncmp(buf, "max", 3) == 0)
+		return -2;
+	return strtoll(buf, NULL, 10);
+}
+
+static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
+{
+	int64_t t = berthd_now();
+	int live = r->svc.state == BERTH_SVC_RUNNING || r->svc.state == BERTH_SVC_STOPPING;
+
+	berth_buf_printf(b, "{\"name\":");
+	berth_buf_json_str(b, r->name);
+	berth_buf_printf(b, ",\"state\":\"%s\",\"pid\":%d", berth_svc_state_name(r->svc.state), live ? r->pid : 0);
+	berth_buf_printf(b, ",\"description\":");
+	berth_buf_json_str(b, r->u ? r->u->description : "");
+	if (!detail) {
+		berth_buf_printf(b, "}");
+		return;
+	}
+	berth_buf_printf(b, ",\"uptime_us\":%" PRId64 ",\"restarts\":%u", live ? t - r->svc.started_at : 0,
+			 r->svc.restarts);
+	if (r->svc.has_exited)
+		berth_buf_printf(b, ",\"last_exit\":{\"kind\":\"%s\",\"status\":%d,\"ago_us\":%" PRId64 "}",
+				 (const char *[]){ "clean", "code", "signal", "timeout", "start-failed" }[r->svc.last_kind],
+				 r->svc.last_status, t - r->svc.exited_at);
+	if (r->svc.state == BERTH_SVC_BACKOFF)
+		berth_buf_printf(b, ",\"restart_in_us\":%" PRId64, r->svc.next_at > t ? r->svc.next_at - t : 0);
+	berth_buf_printf(b, ",\"pids_current\":%" PRId64 ",\"pids_max\":%" PRId64 ",\"memory_bytes\":%" PRId64
+			    ",\"cpu_usec\":%" PRId64,
+			 live ? cg_read(r->name, "pids.current", NULL) : -1,
+			 live ? cg_read(r->name, "pids.max", NULL)
+			      : (r->u && r->u->c.pids_max < 0 ? -2 : r->u ? r->u->c.pids_max : -1),
+			 live ? cg_read(r->name, "memory.current", NULL) : -1,
+			 live ? cg_read(r->name, "cpu.stat", "usage_usec ") : -1);
+	berth_buf_printf(b, ",\"reason\":");
+	berth_buf_json_str(b, r->svc.reason);
+	berth_buf_printf(b, ",\"file\":");
+	berth_buf_json_str(b, r->u ? r->u->path : "");
+	berth_buf_printf(b, ",\"restart_pending\":%s,\"config_errors\":", r->next ? "true" : "false");
+	berth_buf_json_str(b, r->errors ? r->errors : "");
+	berth_buf_printf(b, "}");
+}
+
+static void json_strv(struct berth_buf *b, const char *key, char *const *v)
+{
+	berth_buf_printf(b, ",\"%s\":[", key);
+	for (size_t i = 0; v && v[i]; i++) {
+		berth_buf_printf(b, "%s", i ? "," : "");
+		berth_buf_json_str(b, v[i]);
+	}
+	berth_buf_printf(b, "]");
+}
+
+static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
+{
+	const struct berth_container *c = &u->c;
+	char t[4][32];
+
+	berth_buf_printf(b, "{\"name\":");
+	berth_buf_json_str(b, u->name);
+	berth_buf_printf(b, ",\"file\":");
+	berth_buf_json_str(b, u->path);
+	berth_buf_printf(b, ",\"rootfs\":");
+	berth_buf_json_str(b, c->rootfs);
+	json_strv(b, "argv", u->argv);
+	json_strv(b, "environment", u->envp);
+	json_strv(b, "after", u->after.v);
+	json_strv(b, "requires", u->requires.v);
+	json_strv(b, "wants", u->wants.v);
+	berth_buf_printf(b, ",\"user\":%u,\"group\":%u,\"hostname\":", (unsigned)c->uid, (unsigned)c->gid);
+	berth_buf_json_str(b, c->hostname);
+	berth_buf_printf(b, ",\"workdir\":");
+	berth_buf_json_str(b, c->workdir[0] ? c->workdir : "/");
+	berth_buf_printf(b, ",\"read_only\":%s,\"no_new_privileges\":%s,\"run_init\":%s,\"seccomp\":",
+			 c->readonly ? "true" : "false", c->no_new_privs ? "true" : "false",
+			 u->run_init ? "true" : "false");
+	berth_buf_json_str(b, c->seccomp == BERTH_SECCOMP_DEFAULT      ? "default"
+			      : c->seccomp == BERTH_SECCOMP_UNCONFINED ? "unconfined"
+								       : c->seccomp_profile);
+	berth_buf_printf(b, ",\"capability_add\":\"%#llx\",\"capability_drop\":\"%#llx\"",
+			 (unsigned long long)c->cap_add, (unsigned long long)c->cap_drop);
+	berth_buf_printf(b, ",\"volumes\":[");
+	for (int i = 0; i < c->nvolumes; i++) {
+		berth_buf_printf(b, "%s{\"source\":", i ? "," : "");
+		berth_buf_json_str(b, c->volumes[i].source);
+		berth_buf_printf(b, ",\"target\":");
+		berth_buf_json_str(b, c->volumes[i].target);
+		berth_buf_printf(b, ",\"writable\":%s}", c->volumes[i].writable ? "true" : "false");
+	}
+	berth_format_time_us(u->restart_us, t[0], sizeof(t[0]));
+	berth_format_time_us(u->restart_max_us, t[1], sizeof(t[1]));
+	berth_format_time_us(u->timeout_stop_us, t[2], sizeof(t[2]));
+	berth_format_time_us(u->start_limit_interval_us, t[3], sizeof(t[3]));
+	berth_buf_printf(b, "],\"type\":\"%s\",\"restart\":\"%s\",\"restart_sec\":\"%s\","
+			    "\"restart_max_delay_sec\":\"%s\",\"timeout_stop_sec\":\"%s\",\"kill_signal\":%d,"
+			    "\"start_limit_interval_sec\":\"%s\",\"start_limit_burst\":%u,\"pids_max\":%" PRId64
+			    ",\"memory_max\":%" PRId64 ",\"cpu_quota_us\":%" PRId64 ",\"cpu_weight\":%d"
+			    ",\"log_max_size\":%" PRId64 ",\"log_max_files\":%u,\"autostart\":%s}",
+			 u->type == BERTH_TYPE_ONESHOT ? "oneshot" : "simple", berth_restart_name(u->restart), t[0],
+			 t[1], t[2], u->kill_signal, t[3], u->start_limit_burst, c->pids_max, c->memory_max,
+			 c->cpu_quota_us, c->cpu_weight, u->log_max_size, u->log_max_files,
+			 u->autostart ? "true" : "false");
+}
+
+/* Denials are logged, but at most 20 per 10 s: a loop of denied requests
+ * must not flood the console and /var (the rest are counted). */
+static void denied_event(const struct berth_peer *p, const char *verb, const char *unit)
+{
+	static int64_t window;
+	static unsigned logged, suppressed;
+	int64_t t = berthd_now();
+
+	if (t - window > 10000000) {
+		if (suppressed)
+			berthd_event("denied: %u more denials in the last 10 s not logged", suppressed);
+		window = t;
+		logged = suppressed = 0;
+	}
+	if (++logged > 20) {
+		suppressed++;
+		return;
+	}
+	if (unit)
+		berthd_event("denied: uid %u: %.32s %.64s", (unsigned)p->uid, verb, unit);
+	else
+		berthd_event("denied: uid %u: %.32s", (unsigned)p->uid, verb);
+}
+
+static int allowed(const struct berth_peer *p, enum berth_verb v, const char *unit)
+{
+	if (p->uid == 0)
+		return 1;
+	return authz_ok && berth_authz_allowed(&authz, p, v, unit);
+}
+
+/* A request on R also acts on other units (a stop on what requires R, a start
+ * on what R requires): the peer needs VERB on each. The first it lacks, or NULL. */
+static const char *also_denied(const struct berth_peer *peer, enum berth_verb v, struct unit_rt *r)
+{
+	static unsigned char seen[MAX_UNITS];
+
+	memset(seen, 0, sizeof(seen));
+	if (v == BERTH_VERB_STOP || v == BERTH_VERB_RESTART)
+		berthd_mark_dependents(r, seen);
+	if (v == BERTH_VERB_START || v == BERTH_VERB_RESTART)
+		berthd_mark_required(r, seen);
+	for (int i = 0; i < MAX_UNITS; i++)
+		if (seen[i] && units[i] != r && !allowed(peer, v, units[i]->name))
+			return units[i]->name;
+	return NULL;
+}
+
+static void handle(int fd, const struct berth_request *req, const struct berth_peer *peer)
+{
+	int v = berth_verb_from_name(req->verb);
+	const char *name = req->nargs > 0 ? req->args[0] : NULL;
+	struct unit_rt *r = NULL;
+	struct berth_buf b = { 0 };
+	char msg[512];
+
+	if (v < 0) {
+		snprintf(msg, sizeof(msg), "unknown verb '%.64s'", req->verb);
+		reply_end(fd, BERTH_USAGE, msg, -1);
+		return;
+	}
+	if (berth_verb_is_global(v) || v == BERTH_VERB_LIST || v == BERTH_VERB_STATS ||
+	    (v == BERTH_VERB_STATUS && !name)) {
+		/* Set-wide verbs: a global one needs a rule for all units; the
+		 * listing ones show what the peer may see. */
+		if (berth_verb_is_global(v) && !allowed(peer, v, NULL)) {
+			denied_event(peer, req->verb, NULL);
+			reply_end(fd, BERTH_DENIED, "permission denied", -1);
+			return;
+		}
+	} else {
+		if (!name || req->nargs != 1) {
+			reply_end(fd, BERTH_USAGE, "this verb takes one unit name", -1);
+			return;
+		}
+		if (!allowed(peer, v, name)) {
+			denied_event(peer, req->verb, name);
+			snprintf(msg, sizeof(msg), "permission denied: %s %.64s", req->verb, name);
+			reply_end(fd, BERTH_DENIED, msg, -1);
+			return;
+		}
+		r = berthd_find(name);
+		if (!r) {
+			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
+			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
+			return;
+		}
+		{
+			const char *other = also_denied(peer, (enum berth_verb)v, r);
+
+			if (other) {
+				denied_event(peer, req->verb, other);
+				snprintf(msg, sizeof(msg), "permission denied: %s %.64s also acts on %.64s", req->verb,
+					 name, other);
+				reply_end(fd, BERTH_DENIED, msg, -1);
+				return;
+			}
+		}
+	}
+	switch (v) {
+	case BERTH_VERB_LIST:
+	case BERTH_VERB_STATS:
+	case BERTH_VERB_STATUS: {
+		int first = 1;
+
+		berth_buf_printf(&b, "[");
+		for (int i = 0; i < MAX_UNITS; i++) {
+			struct unit_rt *u = units[i];
+
+			if (!u || (r && u != r) || !allowed(peer, v, u->name))
+				continue;
+			berth_buf_printf(&b, "%s", first ? "" : ",");
+			json_unit(&b, u, v != BERTH_VERB_LIST);
+			first = 0;
+		}
+		berth_buf_printf(&b, "]");
+		reply_chunks(fd, b.p, b.len);
+		reply_end(fd, b.oom ? BERTH_FAILED : BERTH_OK, b.oom ? "out of memory" : "", -1);
+		break;
+	}
+	case BERTH_VERB_INSPECT:
+		if (!r->u) {
+			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
+			break;
+		}
+		json_inspect(&b, r->next ? r->next : r->u);
+		reply_chunks(fd, b.p, b.len);
+		reply_end(fd, BERTH_OK, "", -1);
+		break;
+	case BERTH_VERB_LOGS: {
+		char path[300];
+		cleanup_close int lfd = -1;
+
+		snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", r->name);
+		lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (lfd < 0) {
+			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
+		} else {
+			reply_end(fd, BERTH_OK, path, lfd);
+		}
+		break;
+	}
+	case BERTH_VERB_START:
+		if (!r->u) {
+			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
+			break;
+		}
+		if (shutting_down) {
+			reply_end(fd, BERTH_FAILED, "shutting down", -1);
+			break;
+		}
+		berthd_event("%s: start requested by uid %u", r->name, (unsigned)peer->uid);
+		if (r->svc.state == BERTH_SVC_STOPPING) {
+			r->restart_after_stop = 1;
+			berthd_save_state(r);
+		} else
+			berthd_want(r, 0);
+		berthd_tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_STOP:
+		berthd_event("%s: stop requested by uid %u", r->name, (unsigned)peer->uid);
+		r->restart_after_stop = 0;
+		berthd_stop_with_dependents(r);
+		berthd_tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_RESTART:
+		if (!r->u || shutting_down) {
+			reply_end(fd, BERTH_FAILED, shutting_down ? "shutting down" : "no valid definition", -1);
+			break;
+		}
+		berthd_event("%s: restart requested by uid %u", r->name, (unsigned)peer->uid);
+		if (r->mon_fd >= 0) {
+			r->restart_after_stop = 1;
+			berthd_stop(r);
+		} else {
+			if (r->svc.state == BERTH_SVC_WAITING)
+				berthd_set_state(r, BERTH_SVC_INACTIVE);
+			berthd_want(r, 0);
+		}
+		berthd_tick();
+		reply_end(fd, BERTH_OK, berth_svc_state_name(r->svc.state), -1);
+		break;
+	case BERTH_VERB_RELOAD: {
+		int bad = 0;
+
+		berthd_event("reload requested by uid %u", (unsigned)peer->uid);
+		berthd_reload(0);
+		for (int i = 0; i < MAX_UNITS; i++)
+			bad |= units[i] && units[i]->errors;
+		reply_chunks(fd, reload_report.p ? reload_report.p : "", reload_report.len);
+		reply_end(fd, bad ? BERTH_FAILED : BERTH_OK, bad ? "some unit files have errors" : "", -1);
+		break;
+	}
+	default:
+		snprintf(msg, sizeof(msg), "'%s' is not served by this berthd", req->verb);
+		reply_end(fd, BERTH_USAGE, msg, -1);
+		break;
+	}
+	berth_buf_free(&b);
+}
+
+void berthd_control_client(int slot)
+{
+	struct client *c = &clients[slot];
+	char buf[BERTH_REQ_MAX + 1], why[128];
+	struct berth_request req;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	gid_t groups[256];
+	socklen_t gl = sizeof(groups);
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		struct berth_peer peer = { .uid = cred.uid, .gid = cred.gid, .groups = groups };
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0)
+			peer.ngroups = gl / sizeof(gid_t);
+		if (berth_request_parse(buf, (size_t)n, &req, why, sizeof(why)) < 0)
+			reply_end(c->fd, BERTH_USAGE, why, -1);
+		else
+			handle(c->fd, &req, &peer);
+	}
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+}
+
+void berthd_control_accept(int listenfd)
+{
+	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int slot = -1, oldest = 0, sndbuf = 4 << 20;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd < 0) {
+			slot = i;
+			break;
+		}
+		if (clients[i].since < clients[oldest].since)
+			oldest = i;
+	}
+	if (slot < 0) {
+		/* Full: a silent client must not lock everyone out. */
+		slot = oldest;
+		epoll_ctl(epfd, EPOLL_CTL_DEL, clients[slot].fd, NULL);
+		close(clients[slot].fd);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	clients[slot].fd = fd;
+	clients[slot].since = berthd_now();
+	ev.data.u64 = ((uint64_t)EV_CLIENT << 32) | (uint32_t)slot;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int berthd_control_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *g = getgrnam("berth-ops");
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	mode_t old;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BERTH_SOCKET);
+	if (fd < 0)
+		return -1;
+	unlink(BERTH_SOCKET);
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	/* 0660 root:berth-ops: only operators can connect at all; authz.conf
+	 * decides what each may do. */
+	if ((g && chown(BERTH_SOCKET, 0, g->gr_gid) < 0) || chmod(BERTH_SOCKET, 0660) < 0 ||
+	    listen(fd, 64) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
