@@ -40,7 +40,8 @@ HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
 all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
 
 deps: $(B)/stamps/deps
-$(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot
+$(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot \
+		deps/dropbear-localoptions.h
 	deps/install-host-packages
 	BUILD=$(B) deps/fetch
 	BUILD=$(B) deps/build-sysroot
@@ -61,15 +62,23 @@ $(B)/host/inih.o: $(B)/stamps/deps
 $(B)/host/test-init: tests/unit/test-init.c tests/unit/t.h $(INIT_PURE) $(INIT_HDRS) $(B)/host/inih.o
 	$(HCC) $(HCFLAGS) -Iinit -Itests/unit -o $@ tests/unit/test-init.c $(INIT_PURE) $(B)/host/inih.o
 
+# SSH: the public key authorized for admin and ops. Without SSH_KEY=, a key
+# pair made once under build/ssh (a throwaway for `make run` and the tests).
+SSH_KEY ?= $(B)/ssh/id_ed25519.pub
+$(B)/ssh/id_ed25519.pub:
+	@mkdir -p $(@D)
+	ssh-keygen -q -t ed25519 -N '' -C 'berth throwaway key' -f $(B)/ssh/id_ed25519
+
 # Images: the shipped one, and the test one (the shipped root plus tests/system/overlay).
-IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
+IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl \
+                $(SSH_KEY) $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
 image: $(B)/image/root.img
 $(B)/image/root.img: $(IMAGE_INPUTS)
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/image
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(SSH_KEY) rootfs/mkimage $(B)/image
 
-$(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/tests/probe $(B)/tests/rootfs/.stamp \
+$(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/probe $(B)/tests/rootfs/.stamp \
 		$(shell find tests/system/overlay -type f 2>/dev/null)
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" rootfs/mkimage $(B)/test-image tests/system/overlay \
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/test-image tests/system/overlay \
 		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
 		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
 
@@ -85,6 +94,7 @@ $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $<
 
 run: deps image
+	@echo "berth: log in with: ssh -i $(SSH_KEY:.pub=) -p $${BERTH_SSH_PORT:-2222} -o UserKnownHostsFile=$(B)/ssh/known_hosts admin@127.0.0.1"
 	qemu/run --image $(B)/image -- berth.debug_shell=1 $(RUN_ARGS)
 
 test: deps all $(B)/tests/seccomp-dump \

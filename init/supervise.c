@@ -39,14 +39,28 @@ struct service {
 
 static char *const berthd_argv[] = { "/sbin/berthd", NULL };
 static char *const shell_argv[] = { "/bin/sh", "-l", NULL };
+/* SSH for operators: keys only (built so), no root login, only members of
+ * berth-ops, host keys made at the first connection on /var (docs/ssh.md). */
+static char *const ssh_argv[] = {
+	"/bin/sh", "-c",
+	"mkdir -p /var/lib/berth/ssh && chmod 0700 /var/lib/berth/ssh && "
+	"exec /sbin/dropbear -F -R -w -G berth-ops -p 22 -P /run/dropbear.pid",
+	NULL
+};
 static char shell_tty[64];
 static char *const child_env[] = { "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "HOME=/root",
 				   "TERM=vt100", "SHELL=/bin/sh", NULL };
+
+/* The host's uplink, for SSH: DHCP on eth0 (busybox udhcpc; the lease is
+ * applied by /etc/berth/udhcpc.script and renewed while it runs). */
+static char *const net_argv[] = { "/sbin/udhcpc", "-f", "-i", "eth0", "-s", "/etc/berth/udhcpc.script", NULL };
 
 static struct service services[] = {
 	{ .name = "berthd", .argv = berthd_argv, .cgroup = "/sys/fs/cgroup/system/berthd" },
 	{ .name = "debug-shell", .argv = shell_argv, .cgroup = "/sys/fs/cgroup/system/debug-shell",
 	  .tty = shell_tty },
+	{ .name = "ssh", .argv = ssh_argv, .cgroup = "/sys/fs/cgroup/system/ssh" },
+	{ .name = "network", .argv = net_argv, .cgroup = "/sys/fs/cgroup/system/network" },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -254,6 +268,8 @@ void init_supervise_start(const char *cmdline)
 	int r;
 
 	services[0].enabled = 1;
+	services[2].enabled = access("/sbin/dropbear", X_OK) == 0;
+	services[3].enabled = access("/sys/class/net/eth0", F_OK) == 0;
 	r = init_cmdline_get(cmdline, "berth.debug_shell", value, sizeof(value));
 	if (r == 1)
 		r = init_debug_shell_tty(value, shell_tty, sizeof(shell_tty));

@@ -65,6 +65,7 @@ class Guest:
         # Tests never listen on a fixed host port: forward a free loopback port.
         env.setdefault("BERTH_SSH_PORT", str(_free_port()))
         env.setdefault("BERTH_QEMU_SMP", "1")
+        self.ssh_port = int(env["BERTH_SSH_PORT"])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env)
         self._buf = b""
@@ -167,6 +168,19 @@ class Guest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def ssh(guest, user, command, key, timeout=60, extra=()):
+    """Run COMMAND as USER over SSH to GUEST's forwarded port on 127.0.0.1 with
+    the private KEY (no password ever asked). Returns (rc, stdout+stderr)."""
+    cmd = ["ssh", "-i", key, "-p", str(guest.ssh_port), "-o", "BatchMode=yes",
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30", *extra, "%s@127.0.0.1" % user, command]
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, "ssh timed out after %ds" % timeout
+    return p.returncode, p.stdout + p.stderr
 
 
 def _free_port():

@@ -12,11 +12,13 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "qemu"))
-from harness import Guest, GuestError, ext4_clean, make_var_disk, poll, report, results, test  # noqa: E402
+from harness import Guest, GuestError, ext4_clean, make_var_disk, poll, report, results, ssh, test  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 UNITS = "/var/lib/berth/units"
+KEY = os.path.join(BUILD, "ssh", "id_ed25519")  # authorized for admin and ops in the test image
+HOSTKEY = "/var/lib/berth/ssh/dropbear_ed25519_host_key"
 EVENTS = "/var/log/berth/events.log"
 
 # A tiny service: prints a line a second. Its PID 1 is a shell without a
@@ -296,6 +298,27 @@ LogMaxFiles=2
         assert rc == 4, (rc, out)
     test("restart_stats_remove", restart_stats_remove)
 
+    def ssh_access():
+        # Operators log in with their key; the session lands in system/ssh.
+        rc, out = ssh(g, "ops", "id; cat /proc/self/cgroup; berthctl status db", KEY, 120)
+        assert rc == 0 and "groups=901(berth-ops)" in out and "0::/system/ssh" in out, (rc, out)
+        assert "state:     running" in out, out
+        rc, out = ssh(g, "ops", "berthctl stop db", KEY)
+        assert rc == 3 and "permission denied" in out, (rc, out)
+        # No root login, no one outside berth-ops, and no passwords at all.
+        rc, out = ssh(g, "root", "id", KEY)
+        assert rc == 255 and "Permission denied" in out, (rc, out)
+        rc, out = ssh(g, "nobody", "id", KEY)
+        assert rc == 255 and "Permission denied" in out, (rc, out)
+        rc, out = ssh(g, "ops", "id", KEY, extra=("-o", "PubkeyAuthentication=no",
+                                                  "-o", "PreferredAuthentications=password,keyboard-interactive"))
+        assert rc == 255 and "Permission denied" in out, (rc, out)
+        # The host key was made at the first connection, on /var.
+        mode = g.check("stat -c '%%a %%U' %s" % HOSTKEY).strip()
+        assert mode == "600 root", mode
+        boot1.hostkey = g.check("dropbearkey -y -f %s | grep Fingerprint" % HOSTKEY).strip()
+    test("ssh_keys_only_operators", ssh_access)
+
     def readopt():
         web = status(g, "web")
         db = status(g, "db")
@@ -351,6 +374,13 @@ def boot2(g):
         assert out.count("[berth] started") >= 2, out[-800:]
         assert g.check("stat -c %u /var/lib/berth/volumes/dbdata").strip() != "0"
     test("logs_and_volumes_persist", persisted)
+
+    def hostkey_kept():
+        rc, out = ssh(g, "admin", "berthctl list", KEY, 120)
+        assert rc == 0 and "db" in out, (rc, out)
+        fp = g.check("dropbearkey -y -f %s | grep Fingerprint" % HOSTKEY).strip()
+        assert fp == getattr(boot1, "hostkey", None), (fp, getattr(boot1, "hostkey", None))
+    test("ssh_host_key_kept_across_reboot", hostkey_kept)
 
     def score():
         rc, out = g.run("berthctl score %s/db.container" % UNITS)
