@@ -313,6 +313,10 @@ LogMaxFiles=2
         rc, out = ssh(g, "ops", "id", KEY, extra=("-o", "PubkeyAuthentication=no",
                                                   "-o", "PreferredAuthentications=password,keyboard-interactive"))
         assert rc == 255 and "Permission denied" in out, (rc, out)
+        # An interactive login shell greets with host, version and unit counts.
+        rc, out = ssh(g, "ops", "sh -li -c true", KEY)
+        assert rc == 0 and "- Berth " in out and "units: " in out and " running, " in out \
+            and "next: berthctl status" in out, (rc, out)
         # The host key was made at the first connection, on /var.
         mode = g.check("stat -c '%%a %%U' %s" % HOSTKEY).strip()
         assert mode == "600 root", mode
