@@ -438,7 +438,6 @@ static void spawn(struct unit_rt *r)
 		return;
 	}
 	r->mon_fd = fd;
-	r->running_hash = u->hash;
 	r->svc.started_at = berthd_now();
 	r->svc.stop_requested = 0;
 	berthd_set_state(r, BERTH_SVC_STARTING);
@@ -933,7 +932,6 @@ static void adopt(void)
 			continue;
 		}
 		r->pid = m.pid;
-		r->running_hash = m.hash;
 		berthd_event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
 		if (r->svc.state != BERTH_SVC_STOPPING)
 			r->svc.state = m.phase == BERTH_MON_RUNNING ? BERTH_SVC_RUNNING : BERTH_SVC_STARTING;

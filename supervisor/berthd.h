@@ -29,7 +29,6 @@ struct unit_rt {
 	struct berth_svc svc;
 	int mon_fd;              /* -1: no monitor */
 	pid_t pid;               /* the container's PID 1 */
-	uint64_t running_hash;   /* of the file the running container came from */
 	int removed;             /* its file is gone: stop, then forget it */
 	int restart_after_stop;  /* restart or reload: start again once stopped */
 	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -109,4 +110,31 @@ int berth_cgroup_remove(const char *path, struct berth_err *err)
 		nanosleep(&tick, NULL);
 	}
 	return berth_err_sys(err, "cgroup: remove %s", path);
+}
+
+int64_t berth_cgroup_read(const char *name, const char *file, const char *key)
+{
+	char path[300], buf[4096];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), BERTH_CGROUP_PARENT "/%s/%s", name, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (key) {
+		char *p = strstr(buf, key);
+
+		if (!p)
+			return -1;
+		return strtoll(p + strlen(key), NULL, 10);
+	}
+	if (strncmp(buf, "max", 3) == 0)
+		return -2;
+	return strtoll(buf, NULL, 10);
 }

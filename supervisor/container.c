@@ -43,8 +43,7 @@ int berth_name_valid(const char *name)
 	return 1;
 }
 
-/* An absolute path with no "." or ".." components and no empty ones. */
-static int clean_abs_path(const char *p)
+int berth_path_clean(const char *p)
 {
 	if (p[0] != '/')
 		return 0;
@@ -108,12 +107,12 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 	if (!berth_name_valid(c->name))
 		return berth_err_set(err, EINVAL, "invalid container name '%s'", c->name);
 	/* ',' ':' and '\\' separate overlay options (ReadOnly=no): never in the path. */
-	if (!clean_abs_path(c->rootfs) || strcmp(c->rootfs, "/") == 0 || strpbrk(c->rootfs, ",:\\"))
+	if (!berth_path_clean(c->rootfs) || strcmp(c->rootfs, "/") == 0 || strpbrk(c->rootfs, ",:\\"))
 		return berth_err_set(err, EINVAL, "%s: root filesystem '%s' is not a clean absolute path "
 					       "below /", c->name, c->rootfs);
 	if (!c->argv[0] || !c->argv[0][0])
 		return berth_err_set(err, EINVAL, "%s: no command to run", c->name);
-	if (c->workdir[0] && !clean_abs_path(c->workdir) && strcmp(c->workdir, "/") != 0)
+	if (c->workdir[0] && !berth_path_clean(c->workdir) && strcmp(c->workdir, "/") != 0)
 		return berth_err_set(err, EINVAL, "%s: working directory '%s' is not absolute", c->name,
 				     c->workdir);
 	/* Container id 0 must never be host root. */
@@ -138,7 +137,7 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 	for (int i = 0; i < c->nvolumes; i++) {
 		const struct berth_volume *v = &c->volumes[i];
 
-		if (!clean_abs_path(v->source) || !clean_abs_path(v->target) || strcmp(v->target, "/") == 0)
+		if (!berth_path_clean(v->source) || !berth_path_clean(v->target) || strcmp(v->target, "/") == 0)
 			return berth_err_set(err, EINVAL, "%s: volume %s:%s needs clean absolute paths",
 					     c->name, v->source, v->target);
 		/* The runtime's own view of the kernel must stay the kernel's. */
@@ -148,7 +147,7 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 				return berth_err_set(err, EINVAL, "%s: volume target %s is under %s", c->name,
 						     v->target, *k2);
 	}
-	if (c->seccomp == BERTH_SECCOMP_PROFILE && !clean_abs_path(c->seccomp_profile))
+	if (c->seccomp == BERTH_SECCOMP_PROFILE && !berth_path_clean(c->seccomp_profile))
 		return berth_err_set(err, EINVAL, "%s: seccomp profile '%s' is not a clean absolute path",
 				     c->name, c->seccomp_profile);
 	if (c->pids_max == 0 || c->pids_max < -1)

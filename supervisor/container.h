@@ -91,6 +91,10 @@ const struct berth_idmap_line *berth_container_idmap(const struct berth_containe
 /* Defaults: design.md "Containers". */
 void berth_container_init(struct berth_container *c);
 
+/* An absolute path with no empty, "." or ".." components and no trailing
+ * slash ("/" itself is clean). */
+int berth_path_clean(const char *p);
+
 /* [a-zA-Z0-9][a-zA-Z0-9_.-]*, shorter than BERTH_NAME_MAX. */
 int berth_name_valid(const char *name);
 

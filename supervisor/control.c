@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "cgroup.h"
 #include "conf.h"
 #include "idmap.h"
 #include "lib/buf.h"
@@ -87,33 +88,6 @@ static void reply_end(int fd, enum berth_status st, const char *text, int pass_f
 	sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static int64_t cg_read(const char *name, const char *file, const char *key)
-{
-	char path[300], buf[4096];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/berth/%s/%s", name, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (key) {
-		char *p = strstr(buf, key);
-
-		if (!p)
-			return -1;
-		return strtoll(p + strlen(key), NULL, 10);
-	}
-	if (strncmp(buf, "max", 3) == 0)
-		return -2;
-	return strtoll(buf, NULL, 10);
-}
-
 static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
 {
 	int64_t t = berthd_now();
@@ -138,11 +112,11 @@ static void json_unit(struct berth_buf *b, struct unit_rt *r, int detail)
 		berth_buf_printf(b, ",\"restart_in_us\":%" PRId64, r->svc.next_at > t ? r->svc.next_at - t : 0);
 	berth_buf_printf(b, ",\"pids_current\":%" PRId64 ",\"pids_max\":%" PRId64 ",\"memory_bytes\":%" PRId64
 			    ",\"cpu_usec\":%" PRId64,
-			 live ? cg_read(r->name, "pids.current", NULL) : -1,
-			 live ? cg_read(r->name, "pids.max", NULL)
+			 live ? berth_cgroup_read(r->name, "pids.current", NULL) : -1,
+			 live ? berth_cgroup_read(r->name, "pids.max", NULL)
 			      : (r->u && r->u->c.pids_max < 0 ? -2 : r->u ? r->u->c.pids_max : -1),
-			 live ? cg_read(r->name, "memory.current", NULL) : -1,
-			 live ? cg_read(r->name, "cpu.stat", "usage_usec ") : -1);
+			 live ? berth_cgroup_read(r->name, "memory.current", NULL) : -1,
+			 live ? berth_cgroup_read(r->name, "cpu.stat", "usage_usec ") : -1);
 	berth_buf_printf(b, ",\"reason\":");
 	berth_buf_json_str(b, r->svc.reason);
 	berth_buf_printf(b, ",\"file\":");

@@ -77,25 +77,6 @@ int berth_unit_name_of(const char *file, char *name, size_t len)
 	return berth_unit_name_valid(name) ? 0 : -1;
 }
 
-/* Absolute, no empty, "." or ".." components, no trailing slash (except "/"). */
-static int clean_path(const char *p)
-{
-	if (p[0] != '/')
-		return 0;
-	if (p[1] == '\0')
-		return 1;
-	for (const char *s = p + 1; *s;) {
-		size_t n = strcspn(s, "/");
-
-		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return 0;
-		s += n;
-		if (*s == '/' && !*++s)
-			return 0;
-	}
-	return 1;
-}
-
 /* P is Q or below Q. */
 static int path_under(const char *p, const char *q)
 {
@@ -297,7 +278,7 @@ static int set_image(struct berth_unit *u, const char *v, char *msg)
 
 static int set_rootfs(struct berth_unit *u, const char *v, char *msg)
 {
-	if (!clean_path(v) || strcmp(v, "/") == 0 || strpbrk(v, ",:\\") || strlen(v) >= sizeof(u->c.rootfs))
+	if (!berth_path_clean(v) || strcmp(v, "/") == 0 || strpbrk(v, ",:\\") || strlen(v) >= sizeof(u->c.rootfs))
 		FAIL("'%s' is not a clean absolute path below / (without ',', ':' or '\\')", v);
 	strcpy(u->c.rootfs, v);
 	return 0;
@@ -334,7 +315,7 @@ static int set_entrypoint(struct berth_unit *u, const char *v, char *msg)
 
 static int set_workdir(struct berth_unit *u, const char *v, char *msg)
 {
-	if (!clean_path(v) || strlen(v) >= sizeof(u->c.workdir))
+	if (!berth_path_clean(v) || strlen(v) >= sizeof(u->c.workdir))
 		FAIL("'%s' is not a clean absolute path", v);
 	strcpy(u->c.workdir, v);
 	return 0;
@@ -461,7 +442,7 @@ static int set_volume(struct berth_unit *u, const char *v, char *msg)
 		*opts++ = '\0';
 	memset(vol, 0, sizeof(*vol));
 	if (buf[0] == '/') {
-		if (!clean_path(buf))
+		if (!berth_path_clean(buf))
 			FAIL("source '%s' is not a clean absolute path", buf);
 		if (strcmp(buf, "/") == 0)
 			FAIL("the host's root cannot be a volume");
@@ -488,7 +469,7 @@ static int set_volume(struct berth_unit *u, const char *v, char *msg)
 			FAIL("volume name too long");
 		vol->named = 1;
 	}
-	if (!clean_path(dst) || strcmp(dst, "/") == 0 || strlen(dst) >= sizeof(vol->target))
+	if (!berth_path_clean(dst) || strcmp(dst, "/") == 0 || strlen(dst) >= sizeof(vol->target))
 		FAIL("destination '%s' is not a clean absolute path below /", dst);
 	if (path_under(dst, "/proc") || path_under(dst, "/sys") || path_under(dst, "/dev"))
 		FAIL("destination '%s' is under /proc, /sys or /dev", dst);
@@ -530,7 +511,7 @@ static int set_tmpfs(struct berth_unit *u, const char *v, char *msg)
 	opts = strchr(buf, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (!clean_path(buf) || strcmp(buf, "/") == 0 || strlen(buf) >= sizeof(t->target) ||
+	if (!berth_path_clean(buf) || strcmp(buf, "/") == 0 || strlen(buf) >= sizeof(t->target) ||
 	    path_under(buf, "/proc") || path_under(buf, "/sys") || path_under(buf, "/dev"))
 		FAIL("'%s' is not a clean absolute path below / (and not under /proc, /sys or /dev)", buf);
 	strcpy(t->target, buf);
@@ -620,7 +601,7 @@ static int set_seccomp(struct berth_unit *u, const char *v, char *msg)
 	} else if (strcmp(v, "unconfined") == 0) {
 		u->c.seccomp = BERTH_SECCOMP_UNCONFINED;
 	} else {
-		if (!clean_path(v) || strlen(v) >= sizeof(u->c.seccomp_profile))
+		if (!berth_path_clean(v) || strlen(v) >= sizeof(u->c.seccomp_profile))
 			FAIL("'%s' is not default, unconfined or the absolute path of a JSON profile", v);
 		u->c.seccomp = BERTH_SECCOMP_PROFILE;
 		strcpy(u->c.seccomp_profile, v);
