@@ -323,6 +323,57 @@ LogMaxFiles=2
         boot1.hostkey = g.check("dropbearkey -y -f %s | grep Fingerprint" % HOSTKEY).strip()
     test("ssh_keys_only_operators", ssh_access)
 
+    # Containers started by berthd (under a monitor, stdio on its log pipe)
+    # are exactly as confined as berth-run's: the same probe as PID 1 of its
+    # namespace, every check relayed. (RunInit: berthd_mounts_confined.)
+    deploy(g, "confined", """[Container]
+Image=probe
+Exec=/usr/bin/probe container 1
+[Service]
+Type=oneshot
+Restart=no
+""")
+    g.check("berthctl reload")
+    try:
+        poll(g, "berthctl --json status confined",
+             lambda rc, out: rc == 0 and json.loads(out)[0]["state"] in ("exited", "failed"), 120)
+        out = g.check("berthctl logs confined")
+        n = 0
+        for line in out.splitlines():
+            m = re.match(r"^\S+ (PASS|FAIL) (\S+)(?:: (.*))?$", line.strip())
+            if m:
+                n += 1
+                report("berthd-" + m.group(2), m.group(1) == "PASS", m.group(3) or "")
+        if n < 40:
+            report("berthd-probe-ran-all-checks", False, "%d checks in the log: %s" % (n, out[-600:]))
+    except Exception as e:
+        report("berthd-probe", False, str(e))
+
+    def new_mounts_confined():
+        # RunInit's init is a read-only file; Tmpfs= mounts are nosuid,nodev
+        # and sized; a noexec volume refuses execve (EACCES).
+        deploy(g, "mounts", """[Container]
+Image=probe
+Exec=/bin/sh -c 'echo init=$(/usr/bin/probe write /run/berth-init); grep " /tmp " /proc/mounts | tail -n 1; cp /bin/busybox /mnt/bb && /mnt/bb true; echo exec-rc=$?'
+RunInit=yes
+Tmpfs=/tmp:size=1M,mode=1777
+Volume=scratch:/mnt:rw,noexec
+[Service]
+Type=oneshot
+Restart=no
+""")
+        g.check("berthctl reload")
+        poll(g, "berthctl --json status mounts",
+             lambda rc, out: rc == 0 and json.loads(out)[0]["state"] in ("exited", "failed"), 120)
+        out = g.check("berthctl logs mounts")
+        assert "init=EROFS" in out, out
+        tmp = [l for l in out.splitlines() if " /tmp tmpfs " in l]
+        assert tmp and "nosuid" in tmp[-1] and "nodev" in tmp[-1] and "size=1024k" in tmp[-1], out
+        assert "Permission denied" in out and "exec-rc=126" in out, out
+        owner = g.check("stat -c %u /var/lib/berth/volumes/scratch").strip()
+        assert owner == g.check("cat /var/lib/berth/userns/mounts").strip(), owner
+    test("berthd_mounts_confined", new_mounts_confined)
+
     def readopt():
         web = status(g, "web")
         db = status(g, "db")
