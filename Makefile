@@ -69,16 +69,25 @@ $(B)/ssh/id_ed25519.pub:
 	@mkdir -p $(@D)
 	ssh-keygen -q -t ed25519 -N '' -C 'berth throwaway key' -f $(B)/ssh/id_ed25519
 
-# Images: the shipped one, and the test one (the shipped root plus tests/system/overlay).
+# Container images, baked into both root images at /usr/lib/berth/images/NAME
+# (images/README.md); the stamp sits beside the tree, not in it.
+IMAGES := base httpd
+$(B)/images/%.stamp: $(shell find images -type f) VERSION $(B)/stamps/deps
+	images/build-image $* $(B)/images/$* $(B)/deps/busybox/bin/busybox
+	@touch $@
+
+# Images: the shipped one, and the test one (the shipped root plus tests/system/overlay,
+# without the example units of configs/units).
 IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl \
-                $(SSH_KEY) $(wildcard rootfs/* rootfs/skel/*/* configs/*) VERSION
+                $(SSH_KEY) $(wildcard rootfs/* rootfs/skel/*/* configs/* configs/units/*) VERSION \
+                $(IMAGES:%=$(B)/images/%.stamp)
 image: $(B)/image/root.img
 $(B)/image/root.img: $(IMAGE_INPUTS)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(SSH_KEY) rootfs/mkimage $(B)/image
 
 $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/probe $(B)/tests/rootfs/.stamp \
 		$(shell find tests/system/overlay -type f 2>/dev/null)
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/test-image tests/system/overlay \
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub UNITS= rootfs/mkimage $(B)/test-image tests/system/overlay \
 		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
 		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
 
@@ -104,7 +113,7 @@ test: deps all $(B)/tests/seccomp-dump \
 
 clean:
 	rm -rf $(B)/init $(B)/supervisor $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
-		$(B)/test-image $(B)/rootfs
+		$(B)/test-image $(B)/rootfs $(B)/images
 distclean:
 	rm -rf $(B)
 
@@ -118,7 +127,7 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 # The runtime and supervisor library: one archive, so each program links only what it uses.
 SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values.c supervisor/lib/buf.c \
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
-                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c \
+                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c \
                 supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
                 supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
@@ -130,9 +139,12 @@ $(B)/supervisor/obj/%.o: supervisor/%.c $(SUP_HDRS) VERSION $(B)/stamps/deps
 $(B)/supervisor/libberth.a: $(SUP_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
-	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(if $(filter berthd,$*),supervisor/control.c) \
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(if $(filter berthd,$*),$(BERTHD_SRCS)) $(if $(filter berthctl,$*),$(BERTHCTL_SRCS)) \
 		$(B)/supervisor/libberth.a $(SUP_LIBS)
-$(B)/supervisor/berthd.unstripped: supervisor/control.c
+BERTHD_SRCS := supervisor/control.c supervisor/deploy.c supervisor/metrics.c
+$(B)/supervisor/berthd.unstripped: $(BERTHD_SRCS)
+BERTHCTL_SRCS := supervisor/berthctl-ops.c
+$(B)/supervisor/berthctl.unstripped: $(BERTHCTL_SRCS)
 $(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
 .PRECIOUS: $(B)/supervisor/%.unstripped

@@ -34,6 +34,7 @@ static const struct verb {
 	[BERTH_VERB_LOGS] = { "logs", 1, 0 },
 	[BERTH_VERB_STATS] = { "stats", 1, 0 },
 	[BERTH_VERB_INSPECT] = { "inspect", 1, 0 },
+	[BERTH_VERB_CAT] = { "cat", 1, 0 },
 	[BERTH_VERB_METRICS] = { "metrics", 1, 1 },
 	[BERTH_VERB_START] = { "start", 0, 0 },
 	[BERTH_VERB_STOP] = { "stop", 0, 0 },

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,8 +24,9 @@
 #include "proto.h"
 #include "score.h"
 #include "unit.h"
+#include "berthctl.h"
 
-static int json_out;
+int json_out;
 
 static void usage(FILE *f)
 {
@@ -35,16 +38,43 @@ static void usage(FILE *f)
 		   "  start|stop|restart NAME\n"
 		   "  reload                   re-read every unit file\n"
 		   "  inspect NAME             the resolved configuration\n"
+		   "  cat NAME                 the unit file in force\n"
+		   "  top [-d SECONDS] [-n N]  stats, refreshed (q or Ctrl-C to quit)\n"
+		   "  metrics                  Prometheus text format: units and host\n"
+		   "  deploy FILE...           check, install and apply NAME.container files\n"
+		   "  edit NAME                edit a unit in $EDITOR; deployed once valid\n"
+		   "  rm NAME                  stop and remove a deployed unit\n"
+		   "  exec NAME [--] CMD...    run CMD in the running container, as confined as it;\n"
+		   "                           exit: CMD's status, 125 if it could not be run\n"
 		   "  verify FILE...           check unit files without berthd\n"
 		   "  score [--threshold=N] FILE...  exposure score 0.0-10.0 (systemd-analyze security)\n"
 		   "  --version\n"
 		   "exit codes: 0 ok, 1 failure, 2 usage, 3 permission denied, 4 not found\n");
 }
 
-/* One request; the data of the reply goes to *DATA (allocated), the end
- * message's text to MSG, a passed descriptor to *FD. Returns the status. */
-static int call(const char *verb, const char *const *args, int nargs, struct berth_buf *data, char *msg,
-		size_t msglen, int *fd)
+/* The request, with up to three descriptors as SCM_RIGHTS. */
+static int send_request(int s, const char *req, size_t len, const int *pass, int npass)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 3)] = { 0 };
+	struct iovec iov = { (void *)req, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (npass > 0 && npass <= 3) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)npass);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)npass);
+		memcpy(CMSG_DATA(cm), pass, sizeof(int) * (size_t)npass);
+	}
+	return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int berthctl_call(const char *verb, const char *const *args, int nargs, const int *pass, int npass,
+		  struct berth_buf *data, char *msg, size_t msglen, int *fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char req[BERTH_REQ_MAX], buf[BERTH_REPLY_CHUNK + 2];
@@ -68,7 +98,7 @@ static int call(const char *verb, const char *const *args, int nargs, struct ber
 			close(s);
 		return e == EACCES ? BERTH_DENIED : BERTH_FAILED;
 	}
-	if (send(s, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	if (send_request(s, req, len, pass, npass) < 0) {
 		snprintf(msg, msglen, "send: %s", strerror(errno));
 		close(s);
 		return BERTH_FAILED;
@@ -81,6 +111,8 @@ static int call(const char *verb, const char *const *args, int nargs, struct ber
 		ssize_t n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 		struct cmsghdr *cm;
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
 			snprintf(msg, msglen, "berthd closed the connection without an answer");
 			close(s);
@@ -105,6 +137,12 @@ static int call(const char *verb, const char *const *args, int nargs, struct ber
 			return (unsigned char)buf[1];
 		}
 	}
+}
+
+static int call(const char *verb, const char *const *args, int nargs, struct berth_buf *data, char *msg,
+		size_t msglen, int *fd)
+{
+	return berthctl_call(verb, args, nargs, NULL, 0, data, msg, msglen, fd);
 }
 
 static void human_time(int64_t us, char *b, size_t len)
@@ -272,73 +310,215 @@ static int cmd_table(const char *verb, const char *name)
 	return st;
 }
 
-/* `docker stats`, once: cpu over a half-second window. */
-static int cmd_stats(void)
+/* The rows of `stats` from two snapshots A and B taken WALL µs apart. */
+static void print_stats(const cJSON *a, const cJSON *b, double wall)
 {
-	struct berth_buf d1 = { 0 }, d2 = { 0 };
-	char msg[1024];
-	struct timespec half = { 0, 500000000 }, t1, t2;
-	cJSON *a, *b, *u;
-	int st;
+	const cJSON *u;
+	int first = 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st = call("stats", NULL, 0, &d1, msg, sizeof(msg), NULL);
-	if (st == BERTH_OK) {
-		nanosleep(&half, NULL);
-		clock_gettime(CLOCK_MONOTONIC, &t2);
-		st = call("stats", NULL, 0, &d2, msg, sizeof(msg), NULL);
-	}
-	if (st != BERTH_OK) {
-		fprintf(stderr, "berthctl: %s\n", msg);
-		berth_buf_free(&d1);
-		berth_buf_free(&d2);
-		return st;
-	}
-	a = cJSON_Parse(d1.p ? d1.p : "[]");
-	b = cJSON_Parse(d2.p ? d2.p : "[]");
 	if (json_out)
 		printf("[");
 	else
 		printf("%-24s %-9s %7s %10s %11s\n", "UNIT", "STATE", "CPU %", "MEMORY", "PIDS");
+	cJSON_ArrayForEach(u, b)
 	{
-		int first = 1;
-		double wall = (double)(t2.tv_sec - t1.tv_sec) * 1e6 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e3;
+		const cJSON *prev = NULL, *p;
+		double cpu = -1;
+		char mem[32], pids[32] = "-";
 
-		cJSON_ArrayForEach(u, b)
-		{
-			const cJSON *prev = NULL, *p;
-			double cpu = -1;
-			char mem[32], pids[32] = "-";
-
-			if (num(u, "pid") <= 0)
-				continue;
-			cJSON_ArrayForEach(p, a) if (strcmp(str(p, "name"), str(u, "name")) == 0) prev = p;
-			if (prev && num(prev, "cpu_usec") >= 0 && num(u, "cpu_usec") >= 0 && wall > 0)
-				cpu = (num(u, "cpu_usec") - num(prev, "cpu_usec")) * 100.0 / wall;
-			if (json_out) {
-				printf("%s{\"name\":\"%s\",\"cpu_percent\":%.1f,\"memory_bytes\":%.0f,\"pids_current\":%.0f,"
-				       "\"pids_max\":%.0f}",
-				       first ? "" : ",", str(u, "name"), cpu, num(u, "memory_bytes"), num(u, "pids_current"),
-				       num(u, "pids_max"));
-			} else {
-				human_bytes(num(u, "memory_bytes"), mem, sizeof(mem));
-				if (num(u, "pids_max") == -2)
-					snprintf(pids, sizeof(pids), "%d/max", (int)num(u, "pids_current"));
-				else
-					snprintf(pids, sizeof(pids), "%d/%d", (int)num(u, "pids_current"),
-						 (int)num(u, "pids_max"));
-				printf("%-24s %-9s %7.1f %10s %11s\n", str(u, "name"), str(u, "state"), cpu, mem, pids);
-			}
-			first = 0;
+		if (num(u, "pid") <= 0)
+			continue;
+		cJSON_ArrayForEach(p, a) if (strcmp(str(p, "name"), str(u, "name")) == 0) prev = p;
+		if (prev && num(prev, "cpu_usec") >= 0 && num(u, "cpu_usec") >= 0 && wall > 0)
+			cpu = (num(u, "cpu_usec") - num(prev, "cpu_usec")) * 100.0 / wall;
+		if (json_out) {
+			printf("%s{\"name\":\"%s\",\"cpu_percent\":%.1f,\"memory_bytes\":%.0f,\"pids_current\":%.0f,"
+			       "\"pids_max\":%.0f}",
+			       first ? "" : ",", str(u, "name"), cpu, num(u, "memory_bytes"), num(u, "pids_current"),
+			       num(u, "pids_max"));
+		} else {
+			human_bytes(num(u, "memory_bytes"), mem, sizeof(mem));
+			if (num(u, "pids_max") == -2)
+				snprintf(pids, sizeof(pids), "%d/max", (int)num(u, "pids_current"));
+			else
+				snprintf(pids, sizeof(pids), "%d/%d", (int)num(u, "pids_current"), (int)num(u, "pids_max"));
+			printf("%-24s %-9s %7.1f %10s %11s\n", str(u, "name"), str(u, "state"), cpu, mem, pids);
 		}
+		first = 0;
 	}
 	if (json_out)
 		printf("]\n");
+}
+
+/* One `stats` snapshot, parsed, and when it was taken (µs, monotonic). */
+static cJSON *snapshot(double *at, int *st)
+{
+	struct berth_buf d = { 0 };
+	char msg[1024];
+	struct timespec t;
+	cJSON *j = NULL;
+
+	*st = call("stats", NULL, 0, &d, msg, sizeof(msg), NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	*at = (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+	if (*st == BERTH_OK && !(j = cJSON_Parse(d.p ? d.p : "[]"))) {
+		snprintf(msg, sizeof(msg), "berthd sent stats that are not JSON");
+		*st = BERTH_FAILED;
+	}
+	if (*st != BERTH_OK)
+		fprintf(stderr, "berthctl: %s\n", msg);
+	berth_buf_free(&d);
+	return j;
+}
+
+/* `docker stats`, once: cpu over a half-second window. */
+static int cmd_stats(void)
+{
+	struct timespec half = { 0, 500000000 };
+	double t1, t2;
+	int st;
+	cJSON *a = snapshot(&t1, &st), *b = NULL;
+
+	if (a) {
+		nanosleep(&half, NULL);
+		b = snapshot(&t2, &st);
+	}
+	if (a && b)
+		print_stats(a, b, t2 - t1);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
-	berth_buf_free(&d1);
-	berth_buf_free(&d2);
-	return BERTH_OK;
+	return st;
+}
+
+static struct termios saved_tty;
+static int tty_raw;
+
+static void tty_restore(void)
+{
+	if (tty_raw)
+		tcsetattr(0, TCSANOW, &saved_tty);
+	tty_raw = 0;
+}
+
+static void on_quit(int sig)
+{
+	(void)sig;
+	tty_restore();
+	_exit(0);
+}
+
+/* The host line of `top`: time, uptime, load, memory. */
+static void top_header(void)
+{
+	double up = 0, l1 = 0, l5 = 0, l15 = 0;
+	long long total = 0, avail = 0;
+	char line[256], now[16];
+	time_t t = time(NULL);
+	FILE *f;
+
+	if ((f = fopen("/proc/uptime", "re"))) {
+		if (fscanf(f, "%lf", &up) != 1)
+			up = 0;
+		fclose(f);
+	}
+	if ((f = fopen("/proc/loadavg", "re"))) {
+		if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) != 3)
+			l1 = l5 = l15 = 0;
+		fclose(f);
+	}
+	if ((f = fopen("/proc/meminfo", "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			sscanf(line, "MemTotal: %lld", &total);
+			sscanf(line, "MemAvailable: %lld", &avail);
+		}
+		fclose(f);
+	}
+	strftime(now, sizeof(now), "%H:%M:%S", localtime(&t));
+	printf("berth top - %s up %dd %02d:%02d, load %.2f %.2f %.2f, memory %lld/%lld MiB used\n\n", now,
+	       (int)(up / 86400), (int)up % 86400 / 3600, (int)up % 3600 / 60, l1, l5, l15, (total - avail) / 1024,
+	       total / 1024);
+}
+
+/* `stats` again every DELAY seconds: on a terminal the screen is redrawn
+ * and q quits; elsewhere one block per round, N rounds (-n). */
+static int cmd_top(int argc, char **argv)
+{
+	double delay = 2, t1, t2;
+	long rounds = 0;
+	int opt, st, tty = isatty(1) && !json_out;
+	cJSON *prev;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
+		char *end = NULL;
+
+		if (opt == 'd')
+			delay = strtod(optarg, &end);
+		else if (opt == 'n')
+			rounds = strtol(optarg, &end, 10);
+		if (!end || *end || end == optarg || delay < 0.1 || delay > 3600 || rounds < 0) {
+			fprintf(stderr, "usage: berthctl top [-d SECONDS (0.1-3600)] [-n ROUNDS]\n");
+			return BERTH_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: berthctl top [-d SECONDS (0.1-3600)] [-n ROUNDS]\n");
+		return BERTH_USAGE;
+	}
+	prev = snapshot(&t1, &st);
+	if (!prev)
+		return st;
+	if (tty && isatty(0) && tcgetattr(0, &saved_tty) == 0) {
+		struct termios raw = saved_tty;
+
+		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		signal(SIGINT, on_quit);
+		signal(SIGTERM, on_quit);
+		signal(SIGHUP, on_quit);
+		tty_raw = tcsetattr(0, TCSANOW, &raw) == 0;
+	}
+	/* The first round comes after half a second (cpu needs a window). */
+	for (long r = 0, wait_ms = 500; rounds == 0 || r < rounds; r++, wait_ms = (long)(delay * 1000)) {
+		struct pollfd p = { .fd = tty_raw ? 0 : -1, .events = POLLIN };
+		cJSON *cur;
+		char c;
+
+		if (poll(&p, 1, (int)wait_ms) > 0 && read(0, &c, 1) == 1 && (c == 'q' || c == 'Q'))
+			break;
+		cur = snapshot(&t2, &st);
+		if (!cur)
+			break;
+		if (tty)
+			printf("\033[H\033[2J");
+		if (!json_out)
+			top_header();
+		print_stats(prev, cur, t2 - t1);
+		if (!tty && !json_out)
+			printf("\n");
+		fflush(stdout);
+		cJSON_Delete(prev);
+		prev = cur;
+		t1 = t2;
+	}
+	tty_restore();
+	cJSON_Delete(prev);
+	return st;
+}
+
+static int cmd_metrics(void)
+{
+	struct berth_buf data = { 0 };
+	char msg[1024];
+	int st = call("metrics", NULL, 0, &data, msg, sizeof(msg), NULL);
+
+	if (st == BERTH_OK)
+		fputs(data.p ? data.p : "", stdout);
+	else
+		fprintf(stderr, "berthctl: %s\n", msg);
+	berth_buf_free(&data);
+	return st;
 }
 
 static int cmd_simple(const char *verb, const char *name)
@@ -685,9 +865,12 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int k = 1;
 
-	/* --json anywhere (unit names never start with '-'). */
+	/* --json anywhere before a "--" (unit names never start with '-'). */
 	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--") == 0)
+			while (i < argc)
+				argv[k++] = argv[i++];
+		else if (strcmp(argv[i], "--json") == 0)
 			json_out = 1;
 		else
 			argv[k++] = argv[i];
@@ -728,6 +911,20 @@ int main(int argc, char **argv)
 		return cmd_simple(cmd, NULL);
 	if (strcmp(cmd, "inspect") == 0 && argc == 3)
 		return cmd_inspect(argv[2]);
+	if (strcmp(cmd, "top") == 0)
+		return cmd_top(argc - 1, argv + 1);
+	if (strcmp(cmd, "metrics") == 0 && argc == 2)
+		return cmd_metrics();
+	if (strcmp(cmd, "cat") == 0)
+		return berthctl_cat(argc - 1, argv + 1);
+	if (strcmp(cmd, "deploy") == 0)
+		return berthctl_deploy(argc - 1, argv + 1);
+	if (strcmp(cmd, "edit") == 0)
+		return berthctl_edit(argc - 1, argv + 1);
+	if (strcmp(cmd, "rm") == 0)
+		return berthctl_rm(argc - 1, argv + 1);
+	if (strcmp(cmd, "exec") == 0)
+		return berthctl_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(cmd, "score") == 0)

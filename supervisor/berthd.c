@@ -46,22 +46,36 @@ static struct berth_conf conf; /* berth.conf; defaults where it is missing or wr
 
 /* --- logging: stderr (the console) and the events log --- */
 
+/* events.log: one timestamped line per line of an event, rotated at 1 MiB
+ * with 3 older files (events.log.1 is the newest of them). */
+#define EVENTS_MAX_SIZE (1 << 20)
+#define EVENTS_MAX_FILES 3
+static struct berth_log events_log = { .fd = -1, .dirfd = -1 };
+
+static void open_events(void)
+{
+	struct berth_err err = { 0 };
+
+	if (berth_log_open(&events_log, BERTH_LOG_DIR, "events", EVENTS_MAX_SIZE, EVENTS_MAX_FILES, &err) < 0)
+		fprintf(stderr, "berthd: %s (events go to the console only)\n", err.msg);
+}
+
 void berthd_event(const char *fmt, ...)
 {
-	char ts[40], msg[1024];
+	char msg[1024];
 	va_list ap;
-	int fd;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
 	va_end(ap);
-	berth_log_timestamp(ts, sizeof(ts));
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
 	fprintf(stderr, "berthd: %s\n", msg);
-	fd = open(EVENTS_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd >= 0) {
-		dprintf(fd, "%s %s\n", ts, msg);
-		close(fd);
-	}
+	msg[n++] = '\n';
+	berth_log_data(&events_log, msg, (size_t)n);
 }
 
 /* --- units: the set, its files, its saved state --- */
@@ -995,10 +1009,16 @@ static void on_signal(int sfd)
 
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD:
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				; /* monitors; their containers' exits come over their sockets */
+		case SIGCHLD: {
+			int st;
+			pid_t pid;
+
+			/* Monitors (their containers' exits come over their
+			 * sockets) and exec helpers. */
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+				berthd_control_reaped(pid, st);
 			break;
+		}
 		case SIGHUP:
 			berthd_event("SIGHUP: reloading");
 			berthd_reload(0);
@@ -1076,6 +1096,7 @@ int main(int argc, char **argv)
 	watch(sfd, EV_SIGNAL);
 	watch(listenfd, EV_LISTEN);
 	watch(timerfd, EV_TIMER);
+	open_events();
 	berthd_event("berthd %s starting", BERTH_VERSION);
 	berthd_reload(1);
 	adopt();

@@ -17,7 +17,6 @@
 #define MAX_UNITS 1024
 #define STATE_DIR BERTH_RUN_DIR "/state"
 #define AUTHZ_FILE "/etc/berth/authz.conf"
-#define EVENTS_LOG BERTH_LOG_DIR "/events.log"
 
 enum { EV_SIGNAL, EV_LISTEN, EV_CLIENT, EV_MONITOR, EV_TIMER };
 
@@ -60,5 +59,15 @@ void berthd_reload(int boot);
 int berthd_control_open(void);
 void berthd_control_accept(int listenfd);
 void berthd_control_client(int slot);
+void berthd_control_reaped(pid_t pid, int status);
+
+/* deploy.c: writing and removing deployed unit files; the BERTH_STATUS
+ * of the reply, its text in MSG, details (FILE:LINE errors, the reload's
+ * report) appended to OUT */
+int berthd_deploy(const char *file, int fd, unsigned uid, struct berth_buf *out, char *msg, size_t mlen);
+int berthd_rm(const char *name, unsigned uid, struct berth_buf *out, char *msg, size_t mlen);
+
+/* metrics.c: Prometheus text exposition of the units PEER may see and the host */
+void berthd_metrics(struct berth_buf *out, const struct berth_peer *peer);
 
 #endif

@@ -108,6 +108,23 @@ int berth_container_validate(const struct berth_container *c, struct berth_err *
 int berth_container_start(const struct berth_container *c, struct berth_running *r,
 			  struct berth_err *err);
 
+/* execve ARGV with a PATH lookup in ENVP's PATH (else the usual default), as
+ * execvp does; returns only on failure, errno EACCES if a candidate was there
+ * but not executable. */
+void berth_exec_in_path(char *const argv[], char *const envp[]);
+
+/* berthctl exec: start ARGV in the running container C whose PID 1 is
+ * TARGET, confined exactly as the container's own processes (its
+ * namespaces, uid map, cgroup, capabilities, no_new_privs, seccomp filter,
+ * rlimit, working directory and environment). STDIO are the descriptors of
+ * the command's standard streams. Returns the pid of a helper, a child of
+ * ours in the container's cgroup, whose exit status is the command's (128+N
+ * for signal N); *PIDFD gets its pidfd. Problems after the fork go to
+ * STDIO[2] as text, with exit code 125 (entering the container), 126 (not
+ * executable) or 127 (not found). */
+pid_t berth_container_exec(const struct berth_container *c, pid_t target, char *const argv[],
+			   const int stdio[3], int *pidfd, struct berth_err *err);
+
 /* After the container's process is gone (reaped): remove its cgroup. */
 int berth_container_cleanup(const struct berth_container *c, struct berth_err *err);
 

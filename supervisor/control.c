@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "authz.h"
 #include "cgroup.h"
 #include "conf.h"
+#include "container.h"
 #include "idmap.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
@@ -37,12 +39,17 @@
 
 #define MAX_CLIENTS 64
 
+#define MAX_EXEC 16
+#define MAX_PASSED_FDS 3
+
 struct client {
-	int fd;
+	int fd;          /* -1: free (or an exec whose client went away) */
 	int64_t since;
+	pid_t exec_pid;  /* > 0: an exec session; the reply waits for this helper */
+	int exec_pidfd;
 };
 
-static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1 } };
+static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1, .exec_pidfd = -1 } };
 
 static void reply_chunks(int fd, const char *data, size_t len)
 {
@@ -235,8 +242,71 @@ static const char *also_denied(const struct berth_peer *peer, enum berth_verb v,
 	return NULL;
 }
 
-static void handle(int fd, const struct berth_request *req, const struct berth_peer *peer)
+static int exec_count(void)
 {
+	int n = 0;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		n += clients[i].exec_pid > 0;
+	return n;
+}
+
+/* berthctl exec NAME CMD...: the client passed its three standard streams. */
+static void start_exec(struct client *c, struct unit_rt *r, const struct berth_request *req,
+		       const struct berth_peer *peer, const int *fds, int nfds)
+{
+	struct berth_container cont;
+	struct berth_diag diag = { 0 };
+	struct berth_err err = { 0 };
+	char *argv[BERTH_REQ_ARGS + 1], **env, msg[BERTH_ERR_MSG + 64];
+	int pidfd;
+	pid_t pid;
+
+	if (req->nargs < 2 || nfds != 3) {
+		reply_end(c->fd, BERTH_USAGE, "exec takes a unit name, a command and the three standard streams", -1);
+		return;
+	}
+	if (!r->u || r->svc.state != BERTH_SVC_RUNNING || r->pid <= 0) {
+		snprintf(msg, sizeof(msg), "%s is not running (%s)", r->name, berth_svc_state_name(r->svc.state));
+		reply_end(c->fd, BERTH_FAILED, msg, -1);
+		return;
+	}
+	if (exec_count() >= MAX_EXEC) {
+		reply_end(c->fd, BERTH_FAILED, "too many exec sessions at once; try again later", -1);
+		return;
+	}
+	cont = r->u->c;
+	env = berth_unit_start_env(r->u, &diag);
+	if (!env) {
+		snprintf(msg, sizeof(msg), "%s", berth_diag_text(&diag));
+		berth_diag_free(&diag);
+		reply_end(c->fd, BERTH_FAILED, msg, -1);
+		return;
+	}
+	for (int i = 0; i <= BERTH_MAX_ENV; i++) {
+		cont.env[i] = env[i];
+		if (!env[i])
+			break;
+	}
+	for (int i = 1; i < req->nargs; i++)
+		argv[i - 1] = (char *)req->args[i];
+	argv[req->nargs - 1] = NULL;
+	pid = berth_container_exec(&cont, r->pid, argv, fds, &pidfd, &err);
+	free(env);
+	if (pid < 0) {
+		reply_end(c->fd, BERTH_FAILED, err.msg, -1);
+		return;
+	}
+	berthd_event("%s: exec by uid %u: %s%s (pid %d)", r->name, (unsigned)peer->uid, argv[0],
+		     req->nargs > 2 ? " ..." : "", (int)pid);
+	c->exec_pid = pid;
+	c->exec_pidfd = pidfd;
+}
+
+static void handle(struct client *c, const struct berth_request *req, const struct berth_peer *peer,
+		   const int *fds, int nfds)
+{
+	int fd = c->fd;
 	int v = berth_verb_from_name(req->verb);
 	const char *name = req->nargs > 0 ? req->args[0] : NULL;
 	struct unit_rt *r = NULL;
@@ -250,6 +320,13 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 	}
 	if (berth_verb_is_global(v) || v == BERTH_VERB_LIST || v == BERTH_VERB_STATS ||
 	    (v == BERTH_VERB_STATUS && !name)) {
+		if (v == BERTH_VERB_DEPLOY) {
+			if (req->nargs != 1) {
+				reply_end(fd, BERTH_USAGE, "deploy takes one file name", -1);
+				return;
+			}
+			name = NULL;
+		}
 		/* Set-wide verbs: a global one needs a rule for all units; the
 		 * listing ones show what the peer may see. */
 		if (berth_verb_is_global(v) && !allowed(peer, v, NULL)) {
@@ -258,7 +335,7 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 			return;
 		}
 	} else {
-		if (!name || req->nargs != 1) {
+		if (!name || (req->nargs != 1 && v != BERTH_VERB_EXEC)) {
 			reply_end(fd, BERTH_USAGE, "this verb takes one unit name", -1);
 			return;
 		}
@@ -269,13 +346,15 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 			return;
 		}
 		r = berthd_find(name);
-		if (!r) {
+		if (!r && v == BERTH_VERB_RM) {
+			/* rm also answers for a file that never became a unit. */
+		} else if (!r) {
 			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
 			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
 			return;
 		}
 		{
-			const char *other = also_denied(peer, (enum berth_verb)v, r);
+			const char *other = r ? also_denied(peer, (enum berth_verb)v, r) : NULL;
 
 			if (other) {
 				denied_event(peer, req->verb, other);
@@ -316,6 +395,25 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 		reply_chunks(fd, b.p, b.len);
 		reply_end(fd, BERTH_OK, "", -1);
 		break;
+	case BERTH_VERB_CAT: {
+		/* The file in force for the name: deployed, else the image's. */
+		char path[300];
+		cleanup_close int ufd = -1;
+
+		snprintf(path, sizeof(path), BERTH_UNITS_DEPLOYED "/%s" BERTH_UNIT_SUFFIX, r->name);
+		ufd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (ufd < 0 && errno == ENOENT) {
+			snprintf(path, sizeof(path), BERTH_UNITS_BAKED "/%s" BERTH_UNIT_SUFFIX, r->name);
+			ufd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		}
+		if (ufd < 0) {
+			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
+		} else {
+			reply_end(fd, BERTH_OK, path, ufd);
+		}
+		break;
+	}
 	case BERTH_VERB_LOGS: {
 		char path[300];
 		cleanup_close int lfd = -1;
@@ -383,6 +481,29 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 		reply_end(fd, bad ? BERTH_FAILED : BERTH_OK, bad ? "some unit files have errors" : "", -1);
 		break;
 	}
+	case BERTH_VERB_DEPLOY: {
+		int st = berthd_deploy(req->args[0], nfds == 1 ? fds[0] : -1, (unsigned)peer->uid, &b, msg,
+				       sizeof(msg));
+
+		reply_chunks(fd, b.p ? b.p : "", b.len);
+		reply_end(fd, (enum berth_status)st, msg, -1);
+		break;
+	}
+	case BERTH_VERB_RM: {
+		int st = berthd_rm(name, (unsigned)peer->uid, &b, msg, sizeof(msg));
+
+		reply_chunks(fd, b.p ? b.p : "", b.len);
+		reply_end(fd, (enum berth_status)st, msg, -1);
+		break;
+	}
+	case BERTH_VERB_EXEC:
+		start_exec(c, r, req, peer, fds, nfds);
+		break;
+	case BERTH_VERB_METRICS:
+		berthd_metrics(&b, peer);
+		reply_chunks(fd, b.p ? b.p : "", b.len);
+		reply_end(fd, b.oom ? BERTH_FAILED : BERTH_OK, b.oom ? "out of memory" : "", -1);
+		break;
 	default:
 		snprintf(msg, sizeof(msg), "'%s' is not served by this berthd", req->verb);
 		reply_end(fd, BERTH_USAGE, msg, -1);
@@ -391,19 +512,53 @@ static void handle(int fd, const struct berth_request *req, const struct berth_p
 	berth_buf_free(&b);
 }
 
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	c->fd = -1;
+}
+
 void berthd_control_client(int slot)
 {
 	struct client *c = &clients[slot];
-	char buf[BERTH_REQ_MAX + 1], why[128];
+	char buf[BERTH_REQ_MAX + 1], why[128], ctl[CMSG_SPACE(sizeof(int) * MAX_PASSED_FDS)];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 	struct berth_request req;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	gid_t groups[256];
 	socklen_t gl = sizeof(groups);
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	int fds[MAX_PASSED_FDS], nfds = 0;
+	ssize_t n;
 
+	if (c->exec_pid > 0) {
+		/* The client of an exec went away (it sends nothing more): end the
+		 * command; the reaper clears the slot. */
+		syscall(SYS_pidfd_send_signal, c->exec_pidfd, SIGKILL, NULL, 0);
+		client_close(c);
+		return;
+	}
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	/* Descriptors the kernel could not fit (MSG_CTRUNC) it has closed. */
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (nfds < MAX_PASSED_FDS)
+				fds[nfds++] = f;
+			else
+				close(f);
+		}
+	}
 	if (n > 0 && getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
 		struct berth_peer peer = { .uid = cred.uid, .gid = cred.gid, .groups = groups };
 
@@ -412,34 +567,63 @@ void berthd_control_client(int slot)
 		if (berth_request_parse(buf, (size_t)n, &req, why, sizeof(why)) < 0)
 			reply_end(c->fd, BERTH_USAGE, why, -1);
 		else
-			handle(c->fd, &req, &peer);
+			handle(c, &req, &peer, fds, nfds);
 	}
-	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
+	/* berthd keeps none of them: an exec's helper has its own copies. */
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (c->exec_pid <= 0)
+		client_close(c);
+}
+
+/* A child of berthd ended: if it was an exec helper, its status is the
+ * command's, which its client (if still there) gets as the reply. */
+void berthd_control_reaped(pid_t pid, int status)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+		char msg[32];
+
+		if (c->exec_pid != pid)
+			continue;
+		if (c->fd >= 0) {
+			snprintf(msg, sizeof(msg), "%d",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			reply_end(c->fd, BERTH_OK, msg, -1);
+		}
+		client_close(c);
+		close(c->exec_pidfd);
+		c->exec_pidfd = -1;
+		c->exec_pid = 0;
+		return;
+	}
 }
 
 void berthd_control_accept(int listenfd)
 {
 	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int slot = -1, oldest = 0, sndbuf = 4 << 20;
+	int slot = -1, oldest = -1, sndbuf = 4 << 20;
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (fd < 0)
 		return;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].fd < 0) {
+		if (clients[i].fd < 0 && clients[i].exec_pid <= 0) {
 			slot = i;
 			break;
 		}
-		if (clients[i].since < clients[oldest].since)
+		if (clients[i].exec_pid <= 0 && (oldest < 0 || clients[i].since < clients[oldest].since))
 			oldest = i;
 	}
+	if (slot < 0 && oldest < 0) {
+		close(fd); /* every slot is an exec session (MAX_EXEC < MAX_CLIENTS: not reached) */
+		return;
+	}
 	if (slot < 0) {
-		/* Full: a silent client must not lock everyone out. */
+		/* Full: a silent client must not lock everyone out. An exec
+		 * session is never evicted. */
 		slot = oldest;
-		epoll_ctl(epfd, EPOLL_CTL_DEL, clients[slot].fd, NULL);
-		close(clients[slot].fd);
+		client_close(&clients[slot]);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
 	clients[slot].fd = fd;

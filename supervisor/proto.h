@@ -16,7 +16,7 @@
 #define BERTH_SOCKET "/run/berth/berthd.sock"
 #define BERTH_PROTO_VERSION "berth/1"
 #define BERTH_REQ_MAX 4096
-#define BERTH_REQ_ARGS 16
+#define BERTH_REQ_ARGS 64
 #define BERTH_REPLY_CHUNK 32768
 
 /* berthctl's exit codes, and the status of a reply. */

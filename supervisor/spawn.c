@@ -79,8 +79,7 @@ static int receive_mounts(int sock, int *fds, int n, struct berth_err *err)
 	return 0;
 }
 
-/* execve with PATH lookup in the container's own environment. */
-static void exec_in_path(char *const argv[], char *const envp[])
+void berth_exec_in_path(char *const argv[], char *const envp[])
 {
 	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	char buf[512];
@@ -172,7 +171,7 @@ static _Noreturn void child_main(struct spawn *s)
 		child_fail(s, 129, "pdeathsig", (berth_err_sys(&err, "clear PDEATHSIG"), &err));
 	if (c->no_new_privs && s->bpf.len && berth_seccomp_load(&s->bpf, &err) < 0)
 		child_fail(s, 130, "seccomp", &err);
-	exec_in_path(c->argv, c->env);
+	berth_exec_in_path(c->argv, c->env);
 	child_fail(s, 131, "execve", (berth_err_sys(&err, "execve %s", c->argv[0]), &err));
 }
 

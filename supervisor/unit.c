@@ -464,65 +464,15 @@ static void resolve_ids(struct berth_unit *u, struct berth_diag *d)
 	}
 }
 
-struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_load_opts *o,
-				   struct berth_diag *diag)
+struct berth_unit *berth_unit_from_text(const char *text, size_t len, const char *path, const char *name,
+				       const struct berth_unit_load_opts *o, struct berth_diag *diag)
 {
-	cleanup_close int fd = -1;
-	cleanup_free char *text = NULL;
-	struct berth_unit *u;
-	const char *base = strrchr(path, '/');
-	char name[BERTH_NAME_MAX];
-	struct stat st;
-	size_t len = 0;
+	struct berth_unit *u = calloc(1, sizeof(*u));
 	int before = diag->errors;
 
-	base = base ? base + 1 : path;
-	if (berth_unit_name_of(base, name, sizeof(name)) < 0) {
-		berth_diag_error(diag, path, 0, "not a unit file name (NAME.container, NAME other than 'events', of [a-z0-9_.-], "
-						"starting with a letter or digit, at most 63)");
-		return NULL;
-	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		berth_diag_error(diag, path, 0, "%s", errno == ELOOP ? "is a symbolic link" : strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		berth_diag_error(diag, path, 0, "not a regular file");
-		return NULL;
-	}
-	if (st.st_size > BERTH_UNIT_MAX_BYTES) {
-		berth_diag_error(diag, path, 0, "larger than %d bytes", BERTH_UNIT_MAX_BYTES);
-		return NULL;
-	}
-	if (o && o->check_owner && (st.st_uid != 0 || (st.st_mode & 022))) {
-		berth_diag_error(diag, path, 0, "must be owned by root and not writable by group or others "
-						"(owner %u, mode %04o)", (unsigned)st.st_uid,
-				 (unsigned)(st.st_mode & 07777));
-		return NULL;
-	}
-	text = malloc(BERTH_UNIT_MAX_BYTES + 1);
-	u = calloc(1, sizeof(*u));
-	if (!text || !u) {
-		free(u);
+	if (!u) {
 		berth_diag_error(diag, path, 0, "out of memory");
 		return NULL;
-	}
-	for (;;) {
-		ssize_t r = read(fd, text + len, BERTH_UNIT_MAX_BYTES + 1 - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			berth_diag_error(diag, path, 0, "read: %s", strerror(errno));
-			free(u);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > BERTH_UNIT_MAX_BYTES)
-			break;
 	}
 	berth_unit_parse(text, len, path, name, u, diag);
 	if (diag->errors == before) {
@@ -555,6 +505,83 @@ struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_loa
 		return NULL;
 	}
 	return u;
+}
+
+char *berth_unit_read_fd(int fd, const char *path, const struct berth_unit_load_opts *o, size_t *len,
+			 struct berth_diag *diag)
+{
+	char *text;
+	struct stat st;
+
+	*len = 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		berth_diag_error(diag, path, 0, "not a regular file");
+		return NULL;
+	}
+	if (st.st_size > BERTH_UNIT_MAX_BYTES) {
+		berth_diag_error(diag, path, 0, "larger than %d bytes", BERTH_UNIT_MAX_BYTES);
+		return NULL;
+	}
+	if (o && o->check_owner && (st.st_uid != 0 || (st.st_mode & 022))) {
+		berth_diag_error(diag, path, 0, "must be owned by root and not writable by group or others "
+						"(owner %u, mode %04o)", (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777));
+		return NULL;
+	}
+	text = malloc(BERTH_UNIT_MAX_BYTES + 1);
+	if (!text) {
+		berth_diag_error(diag, path, 0, "out of memory");
+		return NULL;
+	}
+	/* pread from 0: a passed descriptor's offset is not ours to trust. */
+	for (;;) {
+		ssize_t r = pread(fd, text + *len, BERTH_UNIT_MAX_BYTES + 1 - *len, (off_t)*len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			berth_diag_error(diag, path, 0, "read: %s", strerror(errno));
+			free(text);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		*len += (size_t)r;
+		if (*len > BERTH_UNIT_MAX_BYTES) {
+			/* It grew while we read it. */
+			berth_diag_error(diag, path, 0, "larger than %d bytes", BERTH_UNIT_MAX_BYTES);
+			free(text);
+			return NULL;
+		}
+	}
+	text[*len] = '\0';
+	return text;
+}
+
+struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_load_opts *o,
+				   struct berth_diag *diag)
+{
+	cleanup_close int fd = -1;
+	cleanup_free char *text = NULL;
+	const char *base = strrchr(path, '/');
+	char name[BERTH_NAME_MAX];
+	size_t len;
+
+	base = base ? base + 1 : path;
+	if (berth_unit_name_of(base, name, sizeof(name)) < 0) {
+		berth_diag_error(diag, path, 0, "not a unit file name (NAME.container, NAME other than 'events', of [a-z0-9_.-], "
+						"starting with a letter or digit, at most 63)");
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		berth_diag_error(diag, path, 0, "%s", errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return NULL;
+	}
+	text = berth_unit_read_fd(fd, path, o, &len, diag);
+	if (!text)
+		return NULL;
+	return berth_unit_from_text(text, len, path, name, o, diag);
 }
 
 /* --- across units --- */

@@ -93,6 +93,17 @@ struct berth_unit_load_opts {
 struct berth_unit *berth_unit_load(const char *path, const struct berth_unit_load_opts *o,
 				   struct berth_diag *diag);
 
+/* The checks of berth_unit_load on an open file FD (PATH names it in errors):
+ * regular, at most BERTH_UNIT_MAX_BYTES, the owner if O asks; then its whole
+ * text, read from offset 0 (NUL-terminated, length in *LEN; free() it). */
+char *berth_unit_read_fd(int fd, const char *path, const struct berth_unit_load_opts *o, size_t *len,
+			 struct berth_diag *diag);
+
+/* berth_unit_load's parse and image resolution on TEXT already read, for the
+ * unit NAME to be stored at PATH. */
+struct berth_unit *berth_unit_from_text(const char *text, size_t len, const char *path, const char *name,
+				       const struct berth_unit_load_opts *o, struct berth_diag *diag);
+
 void berth_unit_free(struct berth_unit *u);
 
 /* The unit name of a file name ("web.container" -> "web"); -1 if FILE is not

@@ -32,6 +32,9 @@
 #include <unistd.h>
 
 static int failures;
+/* "probe exec": run by `berthctl exec` inside a running container rather
+ * than as its PID 1; the checks that differ by design say so. */
+static int exec_mode;
 
 static const char *errname(int e)
 {
@@ -210,12 +213,19 @@ static void check_fds(void)
 	char buf[32];
 	int sig = -1;
 
+	char want[32];
+
 	expect("only-stdio-fds", list_dir("/proc/self/fd"), "0,1,2");
 	snprintf(buf, sizeof(buf), "%d", (int)getsid(0));
-	expect("own-session", buf, "1");
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	expect("own-session", buf, want);
 	prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
 	snprintf(buf, sizeof(buf), "%d", sig);
-	expect("no-parent-death-signal", buf, "0");
+	/* An exec'd command dies with its session (berthctl gone: killed). */
+	if (exec_mode)
+		expect("exec-dies-with-session", buf, "9");
+	else
+		expect("no-parent-death-signal", buf, "0");
 }
 
 /* Docker's masked paths (the reference list, kept here apart from the
@@ -306,8 +316,29 @@ static void check_identity(const char *base)
 	}
 	if (d)
 		closedir(d);
-	snprintf(buf, sizeof(buf), "pid %d, %d others", (int)getpid(), others);
-	expect("pid-namespace-alone", buf, "pid 1, 0 others");
+	if (exec_mode) {
+		/* In the container's PID namespace (its PID 1 is there, we are not
+		 * it) and in its cgroup, at the root of its cgroup namespace. */
+		char self[64] = "", init[64] = "";
+
+		f = fopen("/proc/self/cgroup", "re");
+		if (f && !fgets(self, sizeof(self), f))
+			self[0] = '\0';
+		if (f)
+			fclose(f);
+		f = fopen("/proc/1/cgroup", "re");
+		if (f && !fgets(init, sizeof(init), f))
+			init[0] = '\0';
+		if (f)
+			fclose(f);
+		snprintf(buf, sizeof(buf), "pid 1 %s, we are %s", access("/proc/1/stat", R_OK) == 0 ? "seen" : "unseen",
+			 getpid() == 1 ? "1" : "not 1");
+		expect("pid-namespace-container", buf, "pid 1 seen, we are not 1");
+		expect("cgroup-container", strcmp(self, init) == 0 ? self : "differs from pid 1", "0::/\n");
+	} else {
+		snprintf(buf, sizeof(buf), "pid %d, %d others", (int)getpid(), others);
+		expect("pid-namespace-alone", buf, "pid 1, 0 others");
+	}
 	/* The default 11: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
 	 * NET_BIND_SERVICE SYS_CHROOT SETFCAP. */
 	expect_status((const char *const[][3]){
@@ -388,7 +419,8 @@ int main(int argc, char **argv)
 		printf("%u\n", (unsigned)geteuid());
 		return 0;
 	}
-	if (argc >= 2 && strcmp(argv[1], "container") == 0) {
+	if (argc >= 2 && (strcmp(argv[1], "container") == 0 || strcmp(argv[1], "exec") == 0)) {
+		exec_mode = strcmp(argv[1], "exec") == 0;
 		check_syscalls(argc > 2 ? (pid_t)atoi(argv[2]) : 0);
 		check_filesystem();
 		check_fds();
@@ -402,7 +434,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "fork-until-fail") == 0)
 		return fork_until_fail();
-	fprintf(stderr, "usage: probe write PATH | euid | container [HOSTPID BASE] | user UID | "
+	fprintf(stderr, "usage: probe write PATH | euid | container|exec [HOSTPID BASE] | user UID | "
 			"fork-until-fail\n");
 	return 2;
 }

@@ -71,7 +71,7 @@ static void default_policy(void)
 	struct berth_authz a = { 0 };
 	struct berth_diag d = { 0 };
 	static const enum berth_verb ops_may[] = { BERTH_VERB_STATUS, BERTH_VERB_LOGS, BERTH_VERB_LIST,
-						   BERTH_VERB_STATS, BERTH_VERB_INSPECT, BERTH_VERB_METRICS };
+						   BERTH_VERB_STATS, BERTH_VERB_INSPECT, BERTH_VERB_CAT, BERTH_VERB_METRICS };
 	static const enum berth_verb ops_may_not[] = { BERTH_VERB_STOP,	 BERTH_VERB_START, BERTH_VERB_RESTART,
 						       BERTH_VERB_RELOAD, BERTH_VERB_DEPLOY, BERTH_VERB_RM,
 						       BERTH_VERB_EXEC };

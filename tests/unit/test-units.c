@@ -1373,19 +1373,23 @@ static void proto_round_trip(void)
 	CHECK(r.nargs == 4);
 	for (int i = 0; i < 4; i++)
 		CHECK_STR(r.args[i], args[i]);
-	/* No arguments; 16 arguments. */
+	/* No arguments; BERTH_REQ_ARGS arguments, and one more. */
 	n = berth_request_build(out, "list", NULL, 0);
 	CHECK(n == 13 && berth_request_parse(out, n, &r, why, sizeof(why)) == 0);
 	CHECK_STR(r.verb, "list");
 	CHECK(r.nargs == 0);
 	{
-		const char *sixteen[16];
+		const char *many[BERTH_REQ_ARGS + 1];
 
-		for (int i = 0; i < 16; i++)
-			sixteen[i] = "x";
-		n = berth_request_build(out, "start", sixteen, 16);
-		CHECK(n > 0 && berth_request_parse(out, n, &r, why, sizeof(why)) == 0 && r.nargs == 16);
-		CHECK(berth_request_build(out, "start", sixteen, 17) == 0);
+		for (int i = 0; i <= BERTH_REQ_ARGS; i++)
+			many[i] = "x";
+		n = berth_request_build(out, "start", many, BERTH_REQ_ARGS);
+		CHECK(n > 0 && berth_request_parse(out, n, &r, why, sizeof(why)) == 0 && r.nargs == BERTH_REQ_ARGS);
+		CHECK(berth_request_build(out, "start", many, BERTH_REQ_ARGS + 1) == 0);
+		/* A peer that builds its own message with one field too many. */
+		memcpy(out + n, "x", 2);
+		CHECK(berth_request_parse(out, n + 2, &r, why, sizeof(why)) < 0);
+		CHECK_STR(why, "more than 64 arguments");
 	}
 	/* Fields are printable ASCII: unit names are, and a byte >= 0x7f could
 	 * be a terminal control (C1) once logged. */

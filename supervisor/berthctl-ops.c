@@ -1,0 +1,352 @@
+/* berthctl's commands that change what runs: deploy, edit, rm, and exec, plus
+ * cat (the unit file in force), which edit starts from.
+ *
+ * deploy and edit check a file here first, offline, so that errors name the
+ * operator's own file; berthd checks its own copy again (and against the
+ * other units) before it writes anything. The file travels as an open
+ * descriptor: berthd never opens a path on a caller's behalf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berthctl.h"
+#include "lib/cleanup.h"
+#include "lib/diag.h"
+#include "proto.h"
+#include "unit.h"
+
+/* Exit status of exec when berthctl or berthd could not run the command (as
+ * podman exec); 126 and 127 come from the container's side. */
+#define EXEC_FAILED 125
+
+/* Read a unit file from FD as berthd will (regular file, size limit). */
+static char *read_text(int fd, const char *shown, size_t *len)
+{
+	struct berth_diag d = { 0 };
+	char *t = berth_unit_read_fd(fd, shown, NULL, len, &d);
+
+	fputs(berth_diag_text(&d), stderr);
+	berth_diag_free(&d);
+	return t;
+}
+
+/* Offline check of TEXT as the unit NAME, errors naming SHOWN. 0 if valid. */
+static int check_text(const char *text, size_t len, const char *shown, const char *name)
+{
+	struct berth_diag d = { 0 };
+	struct berth_unit *u = berth_unit_from_text(text, len, shown, name, NULL, &d);
+	int bad = !u;
+
+	fputs(berth_diag_text(&d), stderr);
+	berth_diag_free(&d);
+	berth_unit_free(u);
+	return bad ? -1 : 0;
+}
+
+/* berthd's answer to deploy or rm: the reload's report (or the errors), else
+ * its message. */
+static void report(int st, const struct berth_buf *data, const char *msg)
+{
+	if (data->p && data->len)
+		fputs(data->p, st == BERTH_OK ? stdout : stderr);
+	if (st != BERTH_OK)
+		fprintf(stderr, "berthctl: %s\n", msg);
+	else if (!data->len)
+		printf("%s\n", msg);
+}
+
+/* Send FD to berthd as FILE (NAME.container). Prints berthd's report; errors
+ * in its data go to stderr. Returns the status. */
+static int send_deploy(const char *file, int fd)
+{
+	struct berth_buf data = { 0 };
+	char msg[1024];
+	const char *args[1] = { file };
+	int st = berthctl_call("deploy", args, 1, &fd, 1, &data, msg, sizeof(msg), NULL);
+
+	report(st, &data, msg);
+	berth_buf_free(&data);
+	return st;
+}
+
+int berthctl_deploy(int argc, char **argv)
+{
+	int worst = BERTH_OK;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: berthctl deploy FILE...   (each FILE named NAME.container)\n");
+		return BERTH_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		char name[BERTH_NAME_MAX];
+		cleanup_close int fd = -1;
+		cleanup_free char *text = NULL;
+		size_t len;
+		int st;
+
+		if (berth_unit_name_of(base, name, sizeof(name)) < 0) {
+			fprintf(stderr, "berthctl: %s: not a unit file name (NAME.container, NAME of [a-z0-9_.-] "
+					"starting with a letter or digit, at most 63, not 'events')\n", argv[i]);
+			worst = worst ? worst : BERTH_USAGE;
+			continue;
+		}
+		/* O_NONBLOCK: a FIFO must not hang us (it fails the regular-file check). */
+		fd = open(argv[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			fprintf(stderr, "berthctl: %s: %s\n", argv[i], strerror(errno));
+			worst = worst ? worst : BERTH_FAILED;
+			continue;
+		}
+		text = read_text(fd, argv[i], &len);
+		if (!text || check_text(text, len, argv[i], name) < 0) {
+			fprintf(stderr, "berthctl: %s not deployed: it has errors; nothing changed\n", argv[i]);
+			worst = worst ? worst : BERTH_FAILED;
+			continue;
+		}
+		st = send_deploy(base, fd);
+		if (st != BERTH_OK && !worst)
+			worst = st;
+	}
+	return worst;
+}
+
+int berthctl_rm(int argc, char **argv)
+{
+	struct berth_buf data = { 0 };
+	char msg[1024];
+	int st;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: berthctl rm NAME\n");
+		return BERTH_USAGE;
+	}
+	st = berthctl_call("rm", (const char *const *)argv + 1, 1, NULL, 0, &data, msg, sizeof(msg), NULL);
+	report(st, &data, msg);
+	berth_buf_free(&data);
+	return st;
+}
+
+/* The unit file in force for NAME, from berthd; NULL with *ST set. */
+static char *fetch_unit(const char *name, size_t *len, int *st)
+{
+	struct berth_buf data = { 0 };
+	char msg[1024];
+	const char *args[1] = { name };
+	cleanup_close int fd = -1;
+	char *text = NULL;
+
+	*st = berthctl_call("cat", args, 1, NULL, 0, &data, msg, sizeof(msg), &fd);
+	berth_buf_free(&data);
+	if (*st == BERTH_OK && fd >= 0)
+		text = read_text(fd, msg, len);
+	else if (*st != BERTH_NOT_FOUND)
+		fprintf(stderr, "berthctl: %s\n", msg);
+	if (*st == BERTH_OK && !text)
+		*st = BERTH_FAILED;
+	return text;
+}
+
+int berthctl_cat(int argc, char **argv)
+{
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+	int st;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: berthctl cat NAME\n");
+		return BERTH_USAGE;
+	}
+	text = fetch_unit(argv[1], &len, &st);
+	if (text)
+		fwrite(text, 1, len, stdout);
+	else if (st == BERTH_NOT_FOUND)
+		fprintf(stderr, "berthctl: no unit '%s'\n", argv[1]);
+	return st;
+}
+
+static int run_editor(const char *path)
+{
+	const char *ed = getenv("VISUAL");
+	int status;
+	pid_t pid;
+
+	if (!ed || !*ed)
+		ed = getenv("EDITOR");
+	if (!ed || !*ed)
+		ed = "vi";
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* As git does: the variable may carry arguments ("vi -n"). */
+		execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", ed, path, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", "$0 \"$1\"", ed, path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* After errors: on a terminal, wait for the operator (the editor would wipe
+ * the errors off the screen); elsewhere, edit again at once. 0: give up. */
+static int again(void)
+{
+	char line[64];
+
+	if (!isatty(0))
+		return 1;
+	fprintf(stderr, "Press Enter to edit again, or q and Enter to give up: ");
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	return line[0] != 'q' && line[0] != 'Q';
+}
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	return fd >= 0 && write(fd, text, len) == (ssize_t)len ? 0 : -1;
+}
+
+static int same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return a && b && alen == blen && memcmp(a, b, alen) == 0;
+}
+
+int berthctl_edit(int argc, char **argv)
+{
+	const char *name = argc == 2 ? argv[1] : NULL;
+	char dir[] = "/tmp/berthctl-edit-XXXXXX", path[sizeof(dir) + BERTH_NAME_MAX + 16],
+	     file[BERTH_NAME_MAX + 16], tmpl[1024];
+	cleanup_free char *orig = NULL, *bad = NULL;
+	size_t olen = 0, blen = 0;
+	int st, rc = BERTH_FAILED;
+
+	if (!name || !berth_unit_name_valid(name)) {
+		fprintf(stderr, "usage: berthctl edit NAME   (NAME of [a-z0-9_.-], starting with a letter or digit)\n");
+		return BERTH_USAGE;
+	}
+	snprintf(file, sizeof(file), "%s" BERTH_UNIT_SUFFIX, name);
+	orig = fetch_unit(name, &olen, &st);
+	if (!orig && st != BERTH_NOT_FOUND)
+		return st;
+	if (!orig) {
+		olen = (size_t)snprintf(tmpl, sizeof(tmpl),
+					"# %s: a new unit (berth.container(5)). Save to deploy it; quit without\n"
+					"# saving to deploy nothing.\n"
+					"[Unit]\nDescription=%s\n\n"
+					"[Container]\nImage=base\nExec=sleep 3600\nUser=1000\nDropCapability=all\n\n"
+					"[Service]\nRestart=always\n",
+					file, name);
+		orig = strdup(tmpl);
+		if (!orig)
+			return BERTH_FAILED;
+	}
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "berthctl: mkdtemp %s: %s\n", dir, strerror(errno));
+		return BERTH_FAILED;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (write_file(path, orig, olen) < 0) {
+		fprintf(stderr, "berthctl: %s: %s\n", path, strerror(errno));
+		rmdir(dir);
+		return BERTH_FAILED;
+	}
+	for (;;) {
+		cleanup_close int fd = -1;
+		cleanup_free char *text = NULL;
+		size_t len;
+		int ed = run_editor(path);
+
+		if (ed != 0) {
+			fprintf(stderr, "berthctl: the editor failed (%s%d); nothing deployed\n",
+				ed < 0 ? "error " : "status ", ed < 0 ? errno : ed);
+			break;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		text = fd >= 0 ? read_text(fd, file, &len) : NULL;
+		if (!text) {
+			fprintf(stderr, "berthctl: %s: cannot read it back; nothing deployed\n", path);
+			break;
+		}
+		if (same(text, len, orig, olen)) {
+			printf("%s: no changes; nothing deployed\n", name);
+			rc = BERTH_OK;
+			break;
+		}
+		if (same(text, len, bad, blen)) {
+			fprintf(stderr, "berthctl: %s: unchanged since the errors above; nothing deployed\n", file);
+			break;
+		}
+		st = check_text(text, len, file, name);
+		if (st == 0) {
+			st = send_deploy(file, fd);
+			if (st == BERTH_OK) {
+				rc = BERTH_OK;
+				break;
+			}
+			if (st != BERTH_FAILED) {
+				rc = st;
+				break;
+			}
+		}
+		free(bad);
+		bad = text;
+		blen = len;
+		text = NULL;
+		fprintf(stderr, "berthctl: %s has errors (above); nothing deployed yet\n", file);
+		if (!again())
+			break;
+	}
+	/* A change that was not deployed stays where the operator can get it. */
+	if (rc != BERTH_OK) {
+		fprintf(stderr, "berthctl: your copy is kept in %s\n", path);
+		return rc;
+	}
+	unlink(path);
+	rmdir(dir);
+	return rc;
+}
+
+int berthctl_exec(int argc, char **argv)
+{
+	const char *args[BERTH_REQ_ARGS];
+	const int stdio[3] = { 0, 1, 2 };
+	struct berth_buf data = { 0 };
+	char msg[1024], *end;
+	int n = 0, st;
+	long code;
+
+	/* berthctl exec NAME [--] CMD [ARG...] */
+	if (argc >= 3 && strcmp(argv[2], "--") == 0) {
+		argv[2] = argv[1];
+		argv++;
+		argc--;
+	}
+	if (argc < 3) {
+		fprintf(stderr, "usage: berthctl exec NAME [--] COMMAND [ARG...]\n");
+		return BERTH_USAGE;
+	}
+	if (argc - 1 > BERTH_REQ_ARGS) {
+		fprintf(stderr, "berthctl: exec: at most %d arguments\n", BERTH_REQ_ARGS - 2);
+		return EXEC_FAILED;
+	}
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	st = berthctl_call("exec", args, n, stdio, 3, &data, msg, sizeof(msg), NULL);
+	berth_buf_free(&data);
+	if (st != BERTH_OK) {
+		fprintf(stderr, "berthctl: exec: %s\n", msg);
+		return EXEC_FAILED;
+	}
+	code = strtol(msg, &end, 10);
+	return *end || end == msg || code < 0 || code > 255 ? EXEC_FAILED : (int)code;
+}
