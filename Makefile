@@ -91,6 +91,13 @@ $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/pro
 		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
 		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
 
+# The shipped image as the operations scenarios boot it (tests/system/test_ops.py):
+# the same root, units and images, with the tests' key and the probe image beside
+# base and httpd.
+$(B)/ops-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/rootfs/.stamp
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/ops-image \
+		$(B)/tests/rootfs:/usr/lib/berth/images/probe
+
 # The container image the probe suite runs in: busybox, the probe, and a
 # setuid-root copy of it (which must gain nothing under no_new_privs).
 $(B)/tests/rootfs/.stamp: images/build-rootfs $(B)/tests/probe $(B)/stamps/deps
@@ -108,12 +115,12 @@ run: deps image
 
 test: deps all $(B)/tests/seccomp-dump \
 		$(B)/host/test-init $(B)/host/test-supervisor $(B)/host/fuzz-init-parse $(B)/host/fuzz-seccomp-profile \
-		$(HOST_TESTS) $(HOST_FUZZ) $(B)/test-image/root.img $(B)/image/root.img
+		$(HOST_TESTS) $(HOST_FUZZ) $(B)/test-image/root.img $(B)/image/root.img $(B)/ops-image/root.img
 	BUILD=$(B) tests/run
 
 clean:
 	rm -rf $(B)/init $(B)/supervisor $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
-		$(B)/test-image $(B)/rootfs $(B)/images
+		$(B)/test-image $(B)/ops-image $(B)/rootfs $(B)/images
 distclean:
 	rm -rf $(B)
 

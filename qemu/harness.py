@@ -183,6 +183,19 @@ def ssh(guest, user, command, key, timeout=60, extra=()):
     return p.returncode, p.stdout + p.stderr
 
 
+def scp(guest, user, src, dest, key, timeout=60):
+    """Copy the local file SRC to DEST in GUEST as USER over SSH (the classic
+    scp protocol: dropbear has no SFTP server). Returns (rc, output)."""
+    cmd = ["scp", "-O", "-q", "-i", key, "-P", str(guest.ssh_port), "-o", "BatchMode=yes",
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30", src, "%s@127.0.0.1:%s" % (user, dest)]
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, "scp timed out after %ds" % timeout
+    return p.returncode, p.stdout + p.stderr
+
+
 def _free_port():
     import socket
     with socket.socket() as s:

@@ -43,6 +43,8 @@ static const struct verb {
 	[BERTH_VERB_DEPLOY] = { "deploy", 0, 1 },
 	[BERTH_VERB_RM] = { "rm", 0, 0 },
 	[BERTH_VERB_EXEC] = { "exec", 0, 0 },
+	[BERTH_VERB_POWEROFF] = { "poweroff", 0, 1 },
+	[BERTH_VERB_REBOOT] = { "reboot", 0, 1 },
 };
 
 int berth_verb_from_name(const char *name)

@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		   "  logs [-f] [-n N] NAME    the container's log (-f: follow)\n"
 		   "  start|stop|restart NAME\n"
 		   "  reload                   re-read every unit file\n"
+		   "  poweroff|reboot          stop every unit (reverse order), then the host\n"
 		   "  inspect NAME             the resolved configuration\n"
 		   "  cat NAME                 the unit file in force\n"
 		   "  top [-d SECONDS] [-n N]  stats, refreshed (q or Ctrl-C to quit)\n"
@@ -534,6 +535,8 @@ static int cmd_simple(const char *verb, const char *name)
 		fprintf(stderr, "berthctl: %s\n", msg);
 	else if (name && msg[0])
 		printf("%s: %s\n", name, msg);
+	else if (msg[0])
+		printf("%s\n", msg);
 	berth_buf_free(&data);
 	return st;
 }
@@ -907,7 +910,7 @@ int main(int argc, char **argv)
 		return cmd_logs(argc - 1, argv + 1);
 	if ((strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 || strcmp(cmd, "restart") == 0) && argc == 3)
 		return cmd_simple(cmd, argv[2]);
-	if (strcmp(cmd, "reload") == 0 && argc == 2)
+	if ((strcmp(cmd, "reload") == 0 || strcmp(cmd, "poweroff") == 0 || strcmp(cmd, "reboot") == 0) && argc == 2)
 		return cmd_simple(cmd, NULL);
 	if (strcmp(cmd, "inspect") == 0 && argc == 3)
 		return cmd_inspect(argv[2]);

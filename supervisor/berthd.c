@@ -759,8 +759,9 @@ static void on_monitor(struct unit_rt *r)
 			berthd_event("%s", m.msg); /* "NAME: start failed at STEP: ..." */
 			snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", m.msg);
 		} else {
-			berthd_event("%s: %s %d%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
-			      m.status, m.timed_out ? " after the stop timeout" : "");
+			berthd_event("%s: %s %d%s%s", r->name, m.code == CLD_EXITED ? "exited with code" : "killed by signal",
+				     m.status, m.timed_out ? " after the stop timeout" : "",
+				     m.oom_kills > 0 ? " (out of memory: MemoryMax)" : "");
 		}
 		if (send(r->mon_fd, &rel, sizeof(rel), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			/* It exits when the next berthd releases it. */

@@ -326,6 +326,9 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 				return;
 			}
 			name = NULL;
+		} else if (berth_verb_is_global(v) && req->nargs != 0) {
+			reply_end(fd, BERTH_USAGE, "this verb takes no arguments", -1);
+			return;
 		}
 		/* Set-wide verbs: a global one needs a rule for all units; the
 		 * listing ones show what the peer may see. */
@@ -498,6 +501,18 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 	}
 	case BERTH_VERB_EXEC:
 		start_exec(c, r, req, peer, fds, nfds);
+		break;
+	case BERTH_VERB_POWEROFF:
+	case BERTH_VERB_REBOOT:
+		/* PID 1 does it (busybox's signals): it stops berthd, which stops
+		 * every unit in reverse order, then the rest. */
+		berthd_event("%s requested by uid %u", req->verb, (unsigned)peer->uid);
+		if (kill(1, v == BERTH_VERB_POWEROFF ? SIGUSR2 : SIGTERM) < 0) {
+			snprintf(msg, sizeof(msg), "signal PID 1: %s", strerror(errno));
+			reply_end(fd, BERTH_FAILED, msg, -1);
+		} else {
+			reply_end(fd, BERTH_OK, v == BERTH_VERB_POWEROFF ? "powering off" : "rebooting", -1);
+		}
 		break;
 	case BERTH_VERB_METRICS:
 		berthd_metrics(&b, peer);

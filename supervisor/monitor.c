@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "lib/cleanup.h"
 #include "logs.h"
 #include "monitor.h"
@@ -148,6 +149,14 @@ static void on_exit_status(struct mon *m)
 	else
 		berth_log_note(&m->log, "killed by signal %d%s", si.si_status,
 			       m->st.timed_out ? " (after the stop timeout)" : "");
+	{
+		int64_t oom = berth_cgroup_read(m->a->c->name, "memory.events", "oom_kill ");
+
+		m->st.oom_kills = oom > 0 ? (int32_t)oom : 0;
+		if (oom > 0)
+			berth_log_note(&m->log, "out of memory: the kernel killed %lld process%s at MemoryMax",
+				       (long long)oom, oom == 1 ? "" : "es");
+	}
 	if (berth_container_cleanup(m->a->c, &err) < 0)
 		berth_log_note(&m->log, "cleanup: %s", err.msg);
 	close(m->r.pidfd);

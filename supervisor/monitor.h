@@ -33,7 +33,7 @@ struct berth_mon_msg {
 	int32_t status;       /* exit code or signal */
 	int32_t timed_out;    /* SIGKILLed after the stop timeout */
 	int32_t signal;       /* STOP: the signal to send first */
-	int32_t pad;
+	int32_t oom_kills;    /* EXITED: processes of the run the OOM killer ended (memory.events) */
 	int64_t timeout_us;   /* STOP: then SIGKILL to the whole cgroup; INT64_MAX: never */
 	int64_t started_at;   /* CLOCK_BOOTTIME, microseconds */
 	int64_t exited_at;

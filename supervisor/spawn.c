@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -108,6 +110,25 @@ void berth_exec_in_path(char *const argv[], char *const envp[])
 	errno = denied ? EACCES : ENOENT;
 }
 
+/* A new network namespace starts with lo down; up, 127.0.0.1 works inside
+ * (as in Docker, Network=none included). */
+static int loopback_up(struct berth_err *err)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (fd < 0)
+		return berth_err_sys(err, "socket");
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return r < 0 ? berth_err_sys(err, "bring lo up") : 0;
+}
+
 /* The child's setup sequence. The order is the contract:
  * - the go-ahead comes after the parent wrote the id map: before it we are
  *   nobody in our namespace;
@@ -148,6 +169,8 @@ static _Noreturn void child_main(struct spawn *s)
 		_exit(120);
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
+	if (loopback_up(&err) < 0)
+		child_fail(s, 123, "loopback", &err);
 	if (berth_mounts_setup(c, rootfd, fds + 1, &err) < 0)
 		child_fail(s, 124, "mounts", &err);
 	for (int i = 0; i < 1 + c->nvolumes + (c->init_path != NULL); i++)

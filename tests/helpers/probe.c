@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -306,6 +307,16 @@ static void check_identity(const char *base)
 		expect("uid-map", buf, want);
 	/* Only lo in the network namespace. */
 	expect("only-loopback", list_dir("/sys/class/net"), "lo");
+	{
+		struct ifreq ifr = { .ifr_name = "lo" };
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		expect("loopback-up",
+		       fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? errname(errno) : ifr.ifr_flags & IFF_UP ? "up" : "down",
+		       "up");
+		if (fd >= 0)
+			close(fd);
+	}
 	/* Only our own processes: we are PID 1 and alone. */
 	d = opendir("/proc");
 	while (d && (e = readdir(d))) {
@@ -399,6 +410,33 @@ static int fork_until_fail(void)
 	return 0;
 }
 
+/* A fork bomb that holds its ground: children sleep, the parent forks again
+ * whenever it can (every 10 ms once at the limit) and says once where the
+ * limit hit. Never returns. */
+static _Noreturn void fork_bomb(void)
+{
+	long n = 0;
+	int told = 0;
+
+	for (;;) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			for (;;)
+				pause();
+		if (pid > 0) {
+			n++;
+			continue;
+		}
+		if (!told) {
+			printf("at the limit after %ld forks: %s\n", n, errname(errno));
+			fflush(stdout);
+			told = 1;
+		}
+		usleep(10000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "write") == 0) {
@@ -434,7 +472,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "fork-until-fail") == 0)
 		return fork_until_fail();
+	if (argc == 2 && strcmp(argv[1], "fork-bomb") == 0)
+		fork_bomb();
 	fprintf(stderr, "usage: probe write PATH | euid | container|exec [HOSTPID BASE] | user UID | "
-			"fork-until-fail\n");
+			"fork-until-fail | fork-bomb\n");
 	return 2;
 }

@@ -10,6 +10,17 @@
 #include "authz.h"
 #include "t.h"
 
+/* The bits of every read-only verb ("read" in authz.conf). */
+static uint32_t read_mask(void)
+{
+	uint32_t m = 0;
+
+	for (int v = 0; v < BERTH_VERB_COUNT; v++)
+		if (berth_verb_is_read(v))
+			m |= 1u << v;
+	return m;
+}
+
 static const char *conf_path = "configs/authz.conf";
 
 /* Users root=0, admin=1000, ops=1001; groups berth-ops=900, berth-admin=901. */
@@ -53,7 +64,8 @@ static void verb_table(void)
 		CHECK(berth_verb_from_name(berth_verb_name(v)) == v);
 		CHECK(berth_verb_is_read(v) == (v <= BERTH_VERB_METRICS));
 		CHECK(berth_verb_is_global(v) ==
-		      (v == BERTH_VERB_RELOAD || v == BERTH_VERB_METRICS || v == BERTH_VERB_DEPLOY));
+		      (v == BERTH_VERB_RELOAD || v == BERTH_VERB_METRICS || v == BERTH_VERB_DEPLOY ||
+		       v == BERTH_VERB_POWEROFF || v == BERTH_VERB_REBOOT));
 	}
 	CHECK(berth_verb_from_name("list") == BERTH_VERB_LIST);
 	CHECK(berth_verb_from_name("exec") == BERTH_VERB_EXEC);
@@ -74,7 +86,7 @@ static void default_policy(void)
 						   BERTH_VERB_STATS, BERTH_VERB_INSPECT, BERTH_VERB_CAT, BERTH_VERB_METRICS };
 	static const enum berth_verb ops_may_not[] = { BERTH_VERB_STOP,	 BERTH_VERB_START, BERTH_VERB_RESTART,
 						       BERTH_VERB_RELOAD, BERTH_VERB_DEPLOY, BERTH_VERB_RM,
-						       BERTH_VERB_EXEC };
+						       BERTH_VERB_EXEC, BERTH_VERB_POWEROFF, BERTH_VERB_REBOOT };
 	char text[4096];
 	size_t len;
 	FILE *f = fopen(conf_path, "r");
@@ -94,7 +106,7 @@ static void default_policy(void)
 	CHECK(!a.rules[0].group && a.rules[0].id == 0 && a.rules[0].all_units);
 	CHECK(a.rules[1].group && a.rules[1].id == 901 && a.rules[1].all_units);
 	CHECK(a.rules[2].group && a.rules[2].id == 900 && a.rules[2].all_units);
-	CHECK(a.rules[2].verbs == 0x3f);
+	CHECK(a.rules[2].verbs == read_mask());
 
 	for (size_t i = 0; i < sizeof(ops_may) / sizeof(ops_may[0]); i++) {
 		const char *unit = berth_verb_is_global(ops_may[i]) ? NULL : "web";
@@ -254,7 +266,7 @@ static void syntax(void)
 	berth_authz_free(&a);
 	/* Verbs can repeat and mix with "read". */
 	CHECK(parse("ops read,stop,read,stop *\n", &a, &d) == 0 && a.n == 1);
-	CHECK(a.rules[0].verbs == (0x3fu | (1u << BERTH_VERB_STOP)));
+	CHECK(a.rules[0].verbs == (read_mask() | (1u << BERTH_VERB_STOP)));
 	berth_authz_free(&a);
 	/* A line of exactly 1024 bytes is fine. */
 	{
