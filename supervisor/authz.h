@@ -13,8 +13,8 @@
  *   UNITS      comma-separated unit-name patterns (fnmatch(3), no flags) made of
  *              A-Z a-z 0-9 _ . * ? [ ] ! - only, or "*"
  * Rules only grant; a request is allowed when any rule matching the peer grants
- * the verb for the unit. Verbs that act on no single unit (reload, metrics, deploy)
- * need a rule whose UNITS is exactly "*". uid 0 is always allowed: root owns the
+ * the verb for the unit. Verbs that act on no single unit (metrics, reload, deploy,
+ * poweroff, reboot) need a rule whose UNITS is exactly "*". uid 0 is always allowed: root owns the
  * host anyway, and a broken policy file must not lock the operator out. */
 #ifndef BERTH_AUTHZ_H
 #define BERTH_AUTHZ_H

@@ -61,8 +61,9 @@ static void report(int st, const struct berth_buf *data, const char *msg)
 }
 
 /* Send FD to berthd as FILE (NAME.container). Prints berthd's report; errors
- * in its data go to stderr. Returns the status. */
-static int send_deploy(const char *file, int fd)
+ * in its data go to stderr (*CHECKED: there were such errors). Returns the
+ * status. */
+static int send_deploy(const char *file, int fd, int *checked)
 {
 	struct berth_buf data = { 0 };
 	char msg[1024];
@@ -70,6 +71,8 @@ static int send_deploy(const char *file, int fd)
 	int st = berthctl_call("deploy", args, 1, &fd, 1, &data, msg, sizeof(msg), NULL);
 
 	report(st, &data, msg);
+	if (checked)
+		*checked = st == BERTH_FAILED && data.len > 0;
 	berth_buf_free(&data);
 	return st;
 }
@@ -109,7 +112,7 @@ int berthctl_deploy(int argc, char **argv)
 			worst = worst ? worst : BERTH_FAILED;
 			continue;
 		}
-		st = send_deploy(base, fd);
+		st = send_deploy(base, fd, NULL);
 		if (st != BERTH_OK && !worst)
 			worst = st;
 	}
@@ -196,13 +199,19 @@ static int run_editor(const char *path)
 }
 
 /* After errors: on a terminal, wait for the operator (the editor would wipe
- * the errors off the screen); elsewhere, edit again at once. 0: give up. */
+ * the errors off the screen); elsewhere (a scripted EDITOR), edit again at
+ * once, 10 times at most. 0: give up. */
 static int again(void)
 {
+	static int rounds;
 	char line[64];
 
-	if (!isatty(0))
-		return 1;
+	if (!isatty(0)) {
+		if (++rounds <= 10)
+			return 1;
+		fprintf(stderr, "berthctl: still invalid after %d edits; giving up\n", rounds);
+		return 0;
+	}
 	fprintf(stderr, "Press Enter to edit again, or q and Enter to give up: ");
 	if (!fgets(line, sizeof(line), stdin))
 		return 0;
@@ -286,14 +295,16 @@ int berthctl_edit(int argc, char **argv)
 			fprintf(stderr, "berthctl: %s: unchanged since the errors above; nothing deployed\n", file);
 			break;
 		}
-		st = check_text(text, len, file, name);
-		if (st == 0) {
-			st = send_deploy(file, fd);
+		if (check_text(text, len, file, name) == 0) {
+			int checked = 0;
+
+			st = send_deploy(file, fd, &checked);
 			if (st == BERTH_OK) {
 				rc = BERTH_OK;
 				break;
 			}
-			if (st != BERTH_FAILED) {
+			if (!checked) {
+				/* Not the file's fault (denied, berthd away): stop here. */
 				rc = st;
 				break;
 			}

@@ -52,12 +52,13 @@ static struct berth_conf conf; /* berth.conf; defaults where it is missing or wr
 #define EVENTS_MAX_FILES 3
 static struct berth_log events_log = { .fd = -1, .dirfd = -1 };
 
-static void open_events(void)
+static void open_events(int quiet)
 {
 	struct berth_err err = { 0 };
 
-	if (berth_log_open(&events_log, BERTH_LOG_DIR, "events", EVENTS_MAX_SIZE, EVENTS_MAX_FILES, &err) < 0)
-		fprintf(stderr, "berthd: %s (events go to the console only)\n", err.msg);
+	if (berth_log_open(&events_log, BERTH_LOG_DIR, "events", EVENTS_MAX_SIZE, EVENTS_MAX_FILES, &err) < 0 &&
+	    !quiet)
+		fprintf(stderr, "berthd: %s (events go to the console until it works)\n", err.msg);
 }
 
 void berthd_event(const char *fmt, ...)
@@ -75,6 +76,8 @@ void berthd_event(const char *fmt, ...)
 		n = (int)sizeof(msg) - 2;
 	fprintf(stderr, "berthd: %s\n", msg);
 	msg[n++] = '\n';
+	if (events_log.dirfd < 0)
+		open_events(1); /* /var/log/berth may have come back */
 	berth_log_data(&events_log, msg, (size_t)n);
 }
 
@@ -1097,7 +1100,7 @@ int main(int argc, char **argv)
 	watch(sfd, EV_SIGNAL);
 	watch(listenfd, EV_LISTEN);
 	watch(timerfd, EV_TIMER);
-	open_events();
+	open_events(0);
 	berthd_event("berthd %s starting", BERTH_VERSION);
 	berthd_reload(1);
 	adopt();

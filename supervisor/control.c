@@ -242,6 +242,33 @@ static const char *also_denied(const struct berth_peer *peer, enum berth_verb v,
 	return NULL;
 }
 
+/* The open log file of NAME (a unit, or "events"), passed to the client. */
+static void log_reply(int fd, const char *name)
+{
+	char path[300], msg[400];
+	cleanup_close int lfd = -1;
+
+	snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", name);
+	lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (lfd < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
+	} else {
+		reply_end(fd, BERTH_OK, path, lfd);
+	}
+}
+
+static void rm_reply(int fd, const char *name, const struct berth_peer *peer)
+{
+	struct berth_buf b = { 0 };
+	char msg[512];
+	int st = berthd_rm(name, (unsigned)peer->uid, &b, msg, sizeof(msg));
+
+	reply_chunks(fd, b.p ? b.p : "", b.len);
+	reply_end(fd, (enum berth_status)st, msg, -1);
+	berth_buf_free(&b);
+}
+
 static int exec_count(void)
 {
 	int n = 0;
@@ -351,7 +378,15 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 		r = berthd_find(name);
 		if (!r && v == BERTH_VERB_RM) {
 			/* rm also answers for a file that never became a unit. */
-		} else if (!r) {
+			rm_reply(fd, name, peer);
+			return;
+		}
+		if (!r && v == BERTH_VERB_LOGS && strcmp(name, "events") == 0) {
+			/* `logs events`: berthd's own log ("events" is no unit name). */
+			log_reply(fd, "events");
+			return;
+		}
+		if (!r) {
 			snprintf(msg, sizeof(msg), "no unit '%.64s'", name);
 			reply_end(fd, BERTH_NOT_FOUND, msg, -1);
 			return;
@@ -417,20 +452,9 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 		}
 		break;
 	}
-	case BERTH_VERB_LOGS: {
-		char path[300];
-		cleanup_close int lfd = -1;
-
-		snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", r->name);
-		lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (lfd < 0) {
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
-		} else {
-			reply_end(fd, BERTH_OK, path, lfd);
-		}
+	case BERTH_VERB_LOGS:
+		log_reply(fd, r->name);
 		break;
-	}
 	case BERTH_VERB_START:
 		if (!r->u) {
 			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
@@ -492,13 +516,9 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 		reply_end(fd, (enum berth_status)st, msg, -1);
 		break;
 	}
-	case BERTH_VERB_RM: {
-		int st = berthd_rm(name, (unsigned)peer->uid, &b, msg, sizeof(msg));
-
-		reply_chunks(fd, b.p ? b.p : "", b.len);
-		reply_end(fd, (enum berth_status)st, msg, -1);
+	case BERTH_VERB_RM:
+		rm_reply(fd, r->name, peer);
 		break;
-	}
 	case BERTH_VERB_EXEC:
 		start_exec(c, r, req, peer, fds, nfds);
 		break;

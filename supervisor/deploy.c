@@ -211,6 +211,11 @@ int berthd_rm(const char *name, unsigned uid, struct berth_buf *out, char *msg, 
 	struct stat st;
 	cleanup_close int dfd = -1;
 
+	/* NAME comes from the request: it must not be a path. */
+	if (!berth_unit_name_valid(name)) {
+		snprintf(msg, mlen, "'%.64s' is not a unit name", name);
+		return BERTH_USAGE;
+	}
 	snprintf(file, sizeof(file), "%s%s", name, BERTH_UNIT_SUFFIX);
 	dfd = open(BERTH_UNITS_DEPLOYED, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(baked, sizeof(baked), BERTH_UNITS_BAKED "/%s", file);

@@ -81,7 +81,10 @@ static _Noreturn void helper_main(const struct berth_container *c, int target, c
 		fail(125, "setrlimit NOFILE", errno);
 	if (setns(target, EXEC_NS) < 0)
 		fail(125, "enter the container's namespaces", errno);
-	close(target);
+	/* Nothing of berthd's may reach the container (CVE-2024-21626): from
+	 * here on only the three streams are open. */
+	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+		fail(125, "close_range", errno);
 	if (chdir(c->workdir[0] ? c->workdir : "/") < 0)
 		fail(125, c->workdir[0] ? c->workdir : "/", errno);
 	if (!c->no_new_privs && bpf->len && berth_seccomp_load(bpf, &err) < 0)
@@ -93,9 +96,6 @@ static _Noreturn void helper_main(const struct berth_container *c, int target, c
 		_exit(125);
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(125, "PR_SET_NO_NEW_PRIVS", errno);
-	/* Nothing of berthd's may reach the container (CVE-2024-21626). */
-	if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
-		fail(125, "close_range", errno);
 	if (c->no_new_privs && bpf->len && berth_seccomp_load(bpf, &err) < 0)
 		fail(125, err.msg, err.errnum);
 	pid = fork();

@@ -323,6 +323,7 @@ LogMaxFiles=2
         boot1.hostkey = g.check("dropbearkey -y -f %s | grep Fingerprint" % HOSTKEY).strip()
     test("ssh_keys_only_operators", ssh_access)
 
+    confined = {}
     # Containers started by berthd (under a monitor, stdio on its log pipe)
     # are exactly as confined as berth-run's: the same probe as PID 1 of its
     # namespace, every check relayed. (RunInit: berthd_mounts_confined.)
@@ -343,6 +344,7 @@ Restart=no
             m = re.match(r"^\S+ (PASS|FAIL) (\S+)(?:: (.*))?$", line.strip())
             if m:
                 n += 1
+                confined[m.group(2)] = m.group(1)
                 report("berthd-" + m.group(2), m.group(1) == "PASS", m.group(3) or "")
         if n < 40:
             report("berthd-probe-ran-all-checks", False, "%d checks in the log: %s" % (n, out[-600:]))
@@ -374,6 +376,8 @@ Restart=no
         assert owner == g.check("cat /var/lib/berth/userns/mounts").strip(), owner
     test("berthd_mounts_confined", new_mounts_confined)
 
+    exec_edit_deploy(g, confined)
+
     def readopt():
         web = status(g, "web")
         db = status(g, "db")
@@ -395,6 +399,191 @@ Restart=no
         ev = events(g)
         assert "db: re-adopted its container (pid %d" % db["pid"] in ev, ev[-800:]
     test("berthd_sigkill_readopts", readopt)
+
+
+def probe_results(out):
+    res = {}
+    for line in out.splitlines():
+        m = re.match(r"^(PASS|FAIL) (\S+)(?:: (.*))?$", line.strip())
+        if m:
+            res[m.group(2)] = (m.group(1), m.group(3) or "")
+    return res
+
+
+# The probe's checks that differ by design between a container's PID 1 and a
+# command exec'd into it (each side names its own).
+EXEC_ONLY = {"container-exec-dies-with-session", "container-pid-namespace-container", "container-cgroup-container"}
+PID1_ONLY = {"container-no-parent-death-signal", "container-pid-namespace-alone"}
+
+EDITOR_SCRIPT = r"""#!/bin/sh
+n=$(cat /tmp/ed.n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/ed.n
+if [ "$n" = 0 ]; then printf '[Container]\nImage=probe\nExec=sleep 1000\nBogus=1\n' > "$1"
+else printf '[Unit]\nDescription=edited\n[Container]\nImage=probe\nExec=sleep 1000\n' > "$1"; fi
+"""
+
+
+# Saves the same invalid file every time.
+EDITOR_SAME_BAD = r"""printf '[Container]\nImage=probe\nExec=sleep 1000\nBogus=2\n' > "$1"
+"""
+
+
+def exec_edit_deploy(g, confined):
+    """berthctl exec, edit, deploy, rm, metrics and top (issue 5)."""
+    deploy(g, "execme", """[Container]
+Image=probe
+Exec=/bin/sh -c 'while true; do sleep 1; done'
+""")
+    g.check("berthctl reload")
+    target = wait_state(g, "execme", "running")
+    berthd = g.check("cat /sys/fs/cgroup/system/berthd/cgroup.procs").strip()
+
+    # The full probe, exec'd: every check passes, and every check the
+    # container's own PID 1 made ("confined" above) has the same result.
+    rc, out = g.run("berthctl exec execme -- /usr/bin/probe exec %s" % berthd, 120)
+    got = probe_results(out)
+    for name, (res, why) in sorted(got.items()):
+        report("berthd-exec-" + name, res == "PASS", why)
+
+    def same_as_container():
+        assert rc == 0 and len(got) >= 40, (rc, out[-600:])
+        assert confined, "the container's own probe results are missing"
+        # (exec also runs the checks that need a host pid or a terminal.)
+        mine = set(got) - EXEC_ONLY
+        theirs = set(confined) - PID1_ONLY
+        assert not theirs - mine, "not checked by exec: %s" % sorted(theirs - mine)
+        diff = [n for n in theirs if got[n][0] != confined[n]]
+        assert not diff, diff
+    test("exec_confined_as_the_container", same_as_container)
+
+    def same_namespaces():
+        # The very namespaces of the container's PID 1 (inode numbers), the
+        # same seccomp filter count, capability sets and no_new_privs.
+        pid = target["pid"]
+        ns = "cgroup ipc mnt net pid uts user"
+        host = g.check("for n in %s; do readlink /proc/%d/ns/$n; done" % (ns, pid)).split()
+        inside = g.check("berthctl exec execme -- sh -c 'for n in %s; do readlink /proc/self/ns/$n; done'"
+                         % ns).split()
+        assert host == inside and len(host) == 7, (host, inside)
+        # Both seen from inside (ids as the container maps them).
+        keys = "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Seccomp_filters|Uid|Gid|Groups):"
+        want = g.check("berthctl exec execme -- grep -E '%s' /proc/1/status" % keys)
+        have = g.check("berthctl exec execme -- grep -E '%s' /proc/self/status" % keys)
+        assert "Seccomp:\t2" in have and "NoNewPrivs:\t1" in have, have
+        assert want == have, (want, have)
+        cg = g.check("berthctl exec execme -- cat /proc/self/cgroup").strip()
+        assert cg == "0::/", cg
+    test("exec_joins_the_container_namespaces", same_namespaces)
+
+    def exec_status_and_streams():
+        rc, out = g.run("echo piped | berthctl exec execme -- cat")
+        assert rc == 0 and out.strip() == "piped", (rc, out)
+        rc, out = g.run("berthctl exec execme -- sh -c 'echo err >&2; exit 7' 2>&1")
+        assert rc == 7 and out.strip() == "err", (rc, out)
+        rc, out = g.run("berthctl exec execme nosuchcommand")
+        assert rc == 127 and "nosuchcommand" in out, (rc, out)
+        rc, out = g.run("berthctl exec execme -- /etc/passwd")
+        assert rc == 126, (rc, out)
+        rc, out = g.run("berthctl exec execme -- sh -c 'kill -9 $$'")
+        assert rc == 137, (rc, out)
+        rc, out = g.run("berthctl exec confined -- true")
+        assert rc == 125 and "not running" in out, (rc, out)
+        rc, out = g.run("berthctl exec nosuch -- true")
+        assert rc == 125 and "no unit" in out, (rc, out)
+        assert "execme: exec by uid 0: cat (pid" in events(g), events(g)[-600:]
+    test("exec_status_and_streams", exec_status_and_streams)
+
+    def exec_ends_with_client():
+        # berthctl gone (an SSH session dropped): its command is killed.
+        g.background("berthctl exec execme -- sleep 4242")
+        cg = "/sys/fs/cgroup/berth/execme/cgroup.procs"
+        find = "for p in $(cat %s); do grep -l 4242 /proc/$p/cmdline; done 2>/dev/null | wc -l" % cg
+        poll(g, find, lambda rc, out: out.strip() == "1", 60)
+        g.check("kill $(pidof berthctl)")
+        poll(g, find, lambda rc, out: out.strip() == "0", 60)
+        assert status(g, "execme")["state"] == "running"
+    test("exec_command_dies_with_its_client", exec_ends_with_client)
+
+    def edit_loop():
+        # First save: an unknown key (shown as FILE:LINE, editor reopened);
+        # second save: valid, deployed.
+        g.check("cat > /tmp/ed.sh <<'BERTH_EOF'\n%sBERTH_EOF\nrm -f /tmp/ed.n" % EDITOR_SCRIPT)
+        # (/tmp is noexec on the appliance: the editor command names sh.)
+        rc, out = g.run("EDITOR='sh /tmp/ed.sh' berthctl edit edited </dev/null")
+        assert rc == 0, (rc, out)
+        assert "edited.container:4: unknown key 'Bogus'" in out and "edited: added" in out, out
+        assert g.check("cat /tmp/ed.n").strip() == "2"
+        wait_state(g, "edited", "running")
+        assert status(g, "edited")["description"] == "edited"
+        # Quit without a change: nothing deployed.
+        rc, out = g.run("EDITOR=true berthctl edit edited </dev/null")
+        assert rc == 0 and "no changes; nothing deployed" in out, (rc, out)
+        # The same invalid save twice: the loop ends, the copy is kept.
+        g.check("cat > /tmp/ed2.sh <<'BERTH_EOF'\n%sBERTH_EOF" % EDITOR_SAME_BAD)
+        rc, out = g.run("EDITOR='sh /tmp/ed2.sh' berthctl edit edited </dev/null")
+        assert rc == 1 and "unchanged since the errors above" in out, (rc, out)
+        kept = re.search(r"your copy is kept in (\S+)", out)
+        assert kept and "Bogus=2" in g.check("cat %s" % kept.group(1)), out
+        assert "Bogus" not in g.check("berthctl cat edited")
+    test("edit_shows_errors_and_reopens", edit_loop)
+
+    def deploy_and_rm():
+        # deploy: root-owned 0644; the same file again is a no-op; rm of a
+        # unit others require is refused; rm stops and forgets a unit.
+        g.check("printf '[Container]\\nImage=probe\\nExec=sleep 1000\\n' > /tmp/dep.container")
+        rc, out = g.run("berthctl deploy /tmp/dep.container")
+        assert rc == 0 and "dep: added" in out, (rc, out)
+        assert g.check("stat -c '%%a %%U' %s/dep.container" % UNITS).strip() == "644 root"
+        rc, out = g.run("berthctl deploy /tmp/dep.container")
+        assert rc == 0 and "dep: unchanged" in out, (rc, out)
+        rc, out = g.run("berthctl rm db")
+        assert rc == 1 and "other units need it" in out and "web" in out, (rc, out)
+        assert status(g, "db")["state"] == "running"
+        rc, out = g.run("berthctl rm nosuch")
+        assert rc == 4, (rc, out)
+        # A name is never a path.
+        g.check("mkdir -p /var/lib/berth/volumes/x && touch /var/lib/berth/volumes/x/f.container")
+        rc, out = g.run("berthctl rm ../volumes/x/f")
+        assert rc == 2 and "not a unit name" in out, (rc, out)
+        g.check("test -e /var/lib/berth/volumes/x/f.container && rm -r /var/lib/berth/volumes/x")
+        rc, out = g.run("berthctl deploy /tmp/dep.txt")
+        assert rc == 2, (rc, out)
+        rc, out = g.run("berthctl rm dep")
+        assert rc == 0 and "dep: removed" in out, (rc, out)
+        assert g.run("test -e %s/dep.container" % UNITS)[0] == 1
+        poll(g, "berthctl status dep", lambda rc, out: rc == 4, 60)
+    test("deploy_and_rm", deploy_and_rm)
+
+    def metrics():
+        out = g.check("berthctl metrics")
+        seen_type = set()
+        states = {}
+        for line in out.splitlines():
+            if line.startswith("# TYPE "):
+                seen_type.add(line.split()[2])
+                continue
+            if line.startswith("#"):
+                continue
+            m = re.match(r'^([a-z_0-9]+)(\{[^}]*\})? (\S+)$', line)
+            assert m, "not exposition format: %r" % line
+            assert m.group(1) in seen_type, "no TYPE before %r" % line
+            float(m.group(3))
+            if m.group(1) == "berth_unit_state":
+                unit = re.search(r'unit="([^"]+)"', m.group(2)).group(1)
+                states[unit] = states.get(unit, 0) + int(m.group(3))
+        assert states and all(v == 1 for v in states.values()), states
+        assert re.search(r'^berth_unit_pids_max\{unit="db"\} 512$', out, re.M), out
+        assert re.search(r'^berth_unit_memory_bytes\{unit="db"\} [1-9]', out, re.M), out
+        assert re.search(r"^berth_host_memory_total_bytes [1-9]", out, re.M), out
+        rc, out = g.run("su nobody -s /bin/sh -c 'berthctl metrics'")
+        assert rc == 3, (rc, out)
+    test("metrics_prometheus_text", metrics)
+
+    def top():
+        out = g.check("berthctl top -n 2 -d 0.5 | cat")
+        assert out.count("berth top - ") == 2 and re.search(r"^db\s+running", out, re.M), out
+    test("top_refreshes", top)
+    for name in ("execme", "edited"):
+        g.run("berthctl rm %s" % name)
 
 
 def shutdown_and_reboot(g, var):
