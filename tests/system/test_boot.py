@@ -269,7 +269,7 @@ def main():
 
             def shipped_berthd():
                 # The shipped image runs the real berthd in system/berthd, and
-                # its control socket answers (no units are baked in yet).
+                # its control socket answers.
                 poll(g, "berthctl list", lambda rc, out: rc == 0 and out.startswith("UNIT"), 60)
                 pid = g.check("cat /sys/fs/cgroup/system/berthd/cgroup.procs").strip()
                 assert g.check("readlink /proc/%s/exe" % pid).strip() == "/sbin/berthd", pid

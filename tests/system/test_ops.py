@@ -178,6 +178,13 @@ def boot1(g, tmp, var):
         assert rc == 0, (rc, out)
         for n in DEFAULT_UNITS:
             assert re.search(r"^%s\s+running" % re.escape(n), out, re.M), out
+        rc, out = as_ops(g, "berthctl stats")
+        assert rc == 0 and re.search(r"^web\s+running", out, re.M), (rc, out)
+        rc, out = as_ops(g, "berthctl top -n 1 -d 0.5")
+        assert rc == 0 and "berth top - " in out, (rc, out)
+        # Each example unit scores well: an exposure of 1.9 at most.
+        rc, out = as_ops(g, "berthctl score --threshold=1.9 /etc/berth/units/*.container")
+        assert rc == 0 and out.count("Overall exposure level") == len(DEFAULT_UNITS), (rc, out)
         # The example web unit serves its page (loopback of its own network
         # namespace, seen from inside by exec).
         rc, out = as_admin(g, "berthctl exec web -- wget -q -O - http://127.0.0.1:8080/")

@@ -1434,14 +1434,14 @@ static void proto_rejects(void)
 	}
 	big[BERTH_REQ_MAX] = '\0';
 	REJECT(big, BERTH_REQ_MAX + 1, "malformed request");
-	/* 17 arguments. */
+	/* BERTH_REQ_ARGS + 1 arguments. */
 	memcpy(many, "berth/1\0start\0", 14);
 	n = 14;
-	for (int i = 0; i < 17; i++) {
-		many[n++] = (char)('a' + i);
+	for (int i = 0; i < BERTH_REQ_ARGS + 1; i++) {
+		many[n++] = (char)('a' + i % 26);
 		many[n++] = '\0';
 	}
-	REJECT(many, n, "more than 16 arguments");
+	REJECT(many, n, "more than 64 arguments");
 	/* Build refuses what parse would refuse. */
 	{
 		char out[BERTH_REQ_MAX];
