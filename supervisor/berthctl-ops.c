@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "berthctl.h"
@@ -327,14 +331,107 @@ int berthctl_edit(int argc, char **argv)
 	return rc;
 }
 
+/* exec's standard streams. The command never gets our own descriptors
+ * (a file or a terminal of the operator's inside the container): it gets
+ * pipes, or a pseudo-terminal of its own when ours are a terminal, and
+ * berthctl relays. When the session ends, closing our ends hangs up
+ * whatever in the container still holds theirs. */
+struct relay {
+	int in, out, err; /* our ends: to its stdin, from its stdout/stderr (pty: all three the master) */
+	int pass[3];      /* its ends */
+	int pty;
+	struct termios saved;
+	int raw;
+};
+
+static void relay_close(struct relay *r)
+{
+	if (r->raw)
+		tcsetattr(0, TCSAFLUSH, &r->saved);
+	r->raw = 0;
+	for (int i = 0; i < 3; i++)
+		if (r->pass[i] >= 0 && (i == 0 || r->pass[i] != r->pass[i - 1]))
+			close(r->pass[i]);
+	if (r->in >= 0)
+		close(r->in);
+	if (r->out >= 0 && r->out != r->in)
+		close(r->out);
+	if (r->err >= 0 && r->err != r->out)
+		close(r->err);
+	r->in = r->out = r->err = r->pass[0] = r->pass[1] = r->pass[2] = -1;
+}
+
+static int relay_open(struct relay *r)
+{
+	*r = (struct relay){ .in = -1, .out = -1, .err = -1, .pass = { -1, -1, -1 } };
+	r->pty = isatty(0) && isatty(1);
+	if (r->pty) {
+		struct winsize ws;
+		struct termios raw;
+		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl = -1;
+
+		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 ||
+		    (sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+			if (m >= 0)
+				close(m);
+			return -1;
+		}
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(sl, TIOCSWINSZ, &ws);
+		r->in = r->out = r->err = m;
+		r->pass[0] = r->pass[1] = r->pass[2] = sl;
+		if (tcgetattr(0, &r->saved) == 0) {
+			raw = r->saved;
+			cfmakeraw(&raw);
+			r->raw = tcsetattr(0, TCSANOW, &raw) == 0;
+		}
+		return 0;
+	}
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			relay_close(r);
+			return -1;
+		}
+		r->pass[i] = i == 0 ? p[0] : p[1];
+		*(i == 0 ? &r->in : i == 1 ? &r->out : &r->err) = i == 0 ? p[1] : p[0];
+	}
+	return 0;
+}
+
+/* Copy what FROM has to TO; 0 at its end (EOF, or EIO: a pty's last holder
+ * closed it). */
+static int pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0)
+		return 0;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return 0; /* our side is gone: stop copying */
+		off += w;
+	}
+	return 1;
+}
+
 int berthctl_exec(int argc, char **argv)
 {
 	const char *args[BERTH_REQ_ARGS];
-	const int stdio[3] = { 0, 1, 2 };
 	struct berth_buf data = { 0 };
+	struct relay r;
 	char msg[1024], *end;
-	int n = 0, st;
+	int n = 0, st, s, stdin_open = 1, done = 0;
 	long code;
+	int64_t linger = -1;
 
 	/* berthctl exec NAME [--] CMD [ARG...] */
 	if (argc >= 3 && strcmp(argv[2], "--") == 0) {
@@ -352,7 +449,68 @@ int berthctl_exec(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		args[n++] = argv[i];
-	st = berthctl_call("exec", args, n, stdio, 3, &data, msg, sizeof(msg), NULL);
+	if (relay_open(&r) < 0) {
+		fprintf(stderr, "berthctl: exec: %s: %s\n", r.pty ? "pseudo-terminal" : "pipes", strerror(errno));
+		return EXEC_FAILED;
+	}
+	s = berthctl_send("exec", args, n, r.pass, 3, msg, sizeof(msg));
+	/* berthd has its copies: ours would keep the streams open. */
+	for (int i = 0; i < 3; i++)
+		if (r.pass[i] >= 0 && (i == 0 || r.pass[i] != r.pass[i - 1]))
+			close(r.pass[i]);
+	r.pass[0] = r.pass[1] = r.pass[2] = -1;
+	if (s < 0) {
+		relay_close(&r);
+		fprintf(stderr, "berthctl: exec: %s\n", msg);
+		return EXEC_FAILED;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* Relay until berthd answers (the command ended) and its streams are
+	 * drained: to their end, or quiet for 200 ms (a background process of
+	 * the command may hold them open). */
+	while (!done) {
+		struct pollfd p[4] = {
+			{ .fd = linger < 0 ? s : -1, .events = POLLIN },
+			{ .fd = stdin_open && r.in >= 0 ? 0 : -1, .events = POLLIN },
+			{ .fd = r.out, .events = POLLIN },
+			{ .fd = r.err != r.out ? r.err : -1, .events = POLLIN },
+		};
+		int k = poll(p, 4, linger < 0 ? -1 : 200);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break; /* quiet after the end, or poll failed */
+		if (p[0].revents) {
+			st = berthctl_reply(s, &data, msg, sizeof(msg), NULL);
+			linger = 1;
+		}
+		if (p[1].revents && !pump(0, r.in)) {
+			stdin_open = 0;
+			if (!r.pty) {
+				close(r.in);
+				r.in = -1;
+			}
+		}
+		if (p[2].revents && !pump(r.out, 1)) {
+			if (r.err == r.out)
+				r.err = -1;
+			if (r.in == r.out)
+				r.in = -1;
+			close(r.out);
+			r.out = -1;
+		}
+		if (p[3].revents && !pump(r.err, 2)) {
+			close(r.err);
+			r.err = -1;
+		}
+		done = linger > 0 && r.out < 0 && r.err < 0;
+	}
+	if (linger < 0) {
+		/* poll failed before an answer */
+		st = berthctl_reply(s, &data, msg, sizeof(msg), NULL);
+	}
+	relay_close(&r);
 	berth_buf_free(&data);
 	if (st != BERTH_OK) {
 		fprintf(stderr, "berthctl: exec: %s\n", msg);

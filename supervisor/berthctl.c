@@ -74,20 +74,18 @@ static int send_request(int s, const char *req, size_t len, const int *pass, int
 	return sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-int berthctl_call(const char *verb, const char *const *args, int nargs, const int *pass, int npass,
-		  struct berth_buf *data, char *msg, size_t msglen, int *fd)
+int berthctl_send(const char *verb, const char *const *args, int nargs, const int *pass, int npass, char *msg,
+		  size_t msglen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char req[BERTH_REQ_MAX], buf[BERTH_REPLY_CHUNK + 2];
+	char req[BERTH_REQ_MAX];
 	size_t len = berth_request_build(req, verb, args, nargs);
 	int s;
 
-	if (fd)
-		*fd = -1;
 	msg[0] = '\0';
 	if (!len) {
 		snprintf(msg, msglen, "request too long or not printable");
-		return BERTH_USAGE;
+		return -BERTH_USAGE;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BERTH_SOCKET);
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -97,13 +95,34 @@ int berthctl_call(const char *verb, const char *const *args, int nargs, const in
 		snprintf(msg, msglen, "cannot connect to berthd at %s: %s", BERTH_SOCKET, strerror(e));
 		if (s >= 0)
 			close(s);
-		return e == EACCES ? BERTH_DENIED : BERTH_FAILED;
+		return e == EACCES ? -BERTH_DENIED : -BERTH_FAILED;
 	}
 	if (send_request(s, req, len, pass, npass) < 0) {
 		snprintf(msg, msglen, "send: %s", strerror(errno));
 		close(s);
-		return BERTH_FAILED;
+		return -BERTH_FAILED;
 	}
+	return s;
+}
+
+int berthctl_call(const char *verb, const char *const *args, int nargs, const int *pass, int npass,
+		  struct berth_buf *data, char *msg, size_t msglen, int *fd)
+{
+	int s = berthctl_send(verb, args, nargs, pass, npass, msg, msglen);
+
+	if (fd)
+		*fd = -1;
+	if (s < 0)
+		return -s;
+	return berthctl_reply(s, data, msg, msglen, fd);
+}
+
+int berthctl_reply(int s, struct berth_buf *data, char *msg, size_t msglen, int *fd)
+{
+	char buf[BERTH_REPLY_CHUNK + 2];
+
+	if (fd)
+		*fd = -1;
 	for (;;) {
 		char ctl[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { buf, sizeof(buf) - 1 };

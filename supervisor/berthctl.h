@@ -14,6 +14,12 @@ extern int json_out;
 int berthctl_call(const char *verb, const char *const *args, int nargs, const int *pass, int npass,
 		  struct berth_buf *data, char *msg, size_t msglen, int *fd);
 
+/* The two halves of a call: send the request (the socket, or -status with
+ * MSG set), then read the reply and close the socket. */
+int berthctl_send(const char *verb, const char *const *args, int nargs, const int *pass, int npass, char *msg,
+		  size_t msglen);
+int berthctl_reply(int s, struct berth_buf *data, char *msg, size_t msglen, int *fd);
+
 /* berthctl-ops.c: the commands that change what runs */
 int berthctl_deploy(int argc, char **argv);
 int berthctl_edit(int argc, char **argv);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@
 #define MAX_CLIENTS 64
 
 #define MAX_EXEC 16
+#define MAX_EXEC_USER 4
 #define MAX_PASSED_FDS 3
 
 struct client {
@@ -47,6 +49,7 @@ struct client {
 	int64_t since;
 	pid_t exec_pid;  /* > 0: an exec session; the reply waits for this helper */
 	int exec_pidfd;
+	uid_t exec_uid;
 };
 
 static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1, .exec_pidfd = -1 } };
@@ -269,12 +272,13 @@ static void rm_reply(int fd, const char *name, const struct berth_peer *peer)
 	berth_buf_free(&b);
 }
 
-static int exec_count(void)
+/* Exec sessions running, all of them or UID's. */
+static int exec_count(int all, uid_t uid)
 {
 	int n = 0;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		n += clients[i].exec_pid > 0;
+		n += clients[i].exec_pid > 0 && (all || clients[i].exec_uid == uid);
 	return n;
 }
 
@@ -298,9 +302,23 @@ static void start_exec(struct client *c, struct unit_rt *r, const struct berth_r
 		reply_end(c->fd, BERTH_FAILED, msg, -1);
 		return;
 	}
-	if (exec_count() >= MAX_EXEC) {
+	/* A few sessions per user; root keeps MAX_EXEC_USER slots of its own. */
+	if (exec_count(0, peer->uid) >= MAX_EXEC_USER ||
+	    exec_count(1, 0) >= MAX_EXEC - (peer->uid == 0 ? 0 : MAX_EXEC_USER)) {
 		reply_end(c->fd, BERTH_FAILED, "too many exec sessions at once; try again later", -1);
 		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		/* Pipes or a terminal (berthctl relays): never a file or a
+		 * directory of the caller's inside the container. */
+		struct stat st;
+
+		if (fstat(fds[i], &st) < 0 ||
+		    !(S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143)) ||
+		    (fcntl(fds[i], F_GETFL) & O_PATH)) {
+			reply_end(c->fd, BERTH_USAGE, "exec: the standard streams must be pipes or a pseudo-terminal", -1);
+			return;
+		}
 	}
 	cont = r->u->c;
 	env = berth_unit_start_env(r->u, &diag);
@@ -328,6 +346,7 @@ static void start_exec(struct client *c, struct unit_rt *r, const struct berth_r
 		     req->nargs > 2 ? " ..." : "", (int)pid);
 	c->exec_pid = pid;
 	c->exec_pidfd = pidfd;
+	c->exec_uid = peer->uid;
 }
 
 static void handle(struct client *c, const struct berth_request *req, const struct berth_peer *peer,
@@ -382,7 +401,14 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 			return;
 		}
 		if (!r && v == BERTH_VERB_LOGS && strcmp(name, "events") == 0) {
-			/* `logs events`: berthd's own log ("events" is no unit name). */
+			/* `logs events`: berthd's own log ("events" is no unit
+			 * name). It tells of every unit: a rule for all units
+			 * ("*") is needed, as for a global verb. */
+			if (!allowed(peer, v, NULL)) {
+				denied_event(peer, req->verb, name);
+				reply_end(fd, BERTH_DENIED, "permission denied: logs events", -1);
+				return;
+			}
 			log_reply(fd, "events");
 			return;
 		}

@@ -81,7 +81,8 @@ static int new_dep_errors(const char *name, struct berth_unit *repl, struct bert
 	return count;
 }
 
-/* Write TEXT as DIR/FILE so that a crash leaves the old file or the new one. */
+/* Write TEXT as DIR/FILE so that a crash leaves the old file or the new one.
+ * 0; 1: in place, but the directory's fsync failed; -1: nothing changed. */
 static int write_atomic(const char *dir, const char *file, const char *text, size_t len, char *msg, size_t mlen)
 {
 	char tmp[BERTH_NAME_MAX + 32];
@@ -124,10 +125,9 @@ static int write_atomic(const char *dir, const char *file, const char *text, siz
 		unlinkat(dfd, tmp, 0);
 		return -1;
 	}
-	if (fsync(dfd) < 0) {
-		snprintf(msg, mlen, "%s: fsync: %s", dir, strerror(errno));
-		return -1;
-	}
+	/* In place now; only its durability is in doubt. */
+	if (fsync(dfd) < 0)
+		return 1;
 	return 0;
 }
 
@@ -156,7 +156,7 @@ int berthd_deploy(const char *file, int fd, unsigned uid, struct berth_buf *out,
 	struct berth_unit *u;
 	cleanup_free char *text = NULL;
 	size_t len;
-	int bad;
+	int bad, written;
 
 	if (berth_unit_name_of(file, name, sizeof(name)) < 0) {
 		snprintf(msg, mlen, "%.80s: not a unit file name (NAME.container, NAME of [a-z0-9_.-] starting "
@@ -189,17 +189,28 @@ int berthd_deploy(const char *file, int fd, unsigned uid, struct berth_buf *out,
 	berth_diag_free(&diag);
 	berth_unit_free(u);
 	if (same_file(BERTH_UNITS_DEPLOYED, file, text, len)) {
-		snprintf(msg, mlen, "%s: unchanged", name);
-		return BERTH_OK;
+		struct unit_rt *r = berthd_find(name);
+
+		/* The file is as it was; what is in force may not be (an image
+		 * that was missing at the last reload): reload if it had errors. */
+		if (!r || !r->errors) {
+			snprintf(msg, mlen, "%s: unchanged", name);
+			return BERTH_OK;
+		}
+		written = 0;
+	} else {
+		written = write_atomic(BERTH_UNITS_DEPLOYED, file, text, len, msg, mlen);
+		if (written < 0) {
+			berthd_event("%s: deploy by uid %u failed: %s", name, uid, msg);
+			return BERTH_FAILED;
+		}
+		berthd_event("%s: deployed by uid %u (%zu bytes)%s", name, uid, len,
+			     written ? "; the directory's fsync failed" : "");
 	}
-	if (write_atomic(BERTH_UNITS_DEPLOYED, file, text, len, msg, mlen) < 0) {
-		berthd_event("%s: deploy by uid %u failed: %s", name, uid, msg);
-		return BERTH_FAILED;
-	}
-	berthd_event("%s: deployed by uid %u (%zu bytes)", name, uid, len);
 	berthd_reload(0);
 	berth_buf_printf(out, "%s", reload_report.p ? reload_report.p : "");
-	snprintf(msg, mlen, "%s: deployed", name);
+	snprintf(msg, mlen, "%s: deployed%s", name,
+		 written ? " (but fsync of " BERTH_UNITS_DEPLOYED " failed: it may not survive a power cut)" : "");
 	return BERTH_OK;
 }
 
@@ -210,6 +221,7 @@ int berthd_rm(const char *name, unsigned uid, struct berth_buf *out, char *msg, 
 	struct berth_unit *repl = NULL;
 	struct stat st;
 	cleanup_close int dfd = -1;
+	int synced;
 
 	/* NAME comes from the request: it must not be a path. */
 	if (!berth_unit_name_valid(name)) {
@@ -247,13 +259,15 @@ int berthd_rm(const char *name, unsigned uid, struct berth_buf *out, char *msg, 
 		return BERTH_FAILED;
 	}
 	berth_unit_free(repl);
-	if (unlinkat(dfd, file, 0) < 0 || fsync(dfd) < 0) {
+	if (unlinkat(dfd, file, 0) < 0) {
 		snprintf(msg, mlen, BERTH_UNITS_DEPLOYED "/%s: %s", file, strerror(errno));
 		return BERTH_FAILED;
 	}
-	berthd_event("%s: removed by uid %u", name, uid);
+	synced = fsync(dfd) == 0;
+	berthd_event("%s: removed by uid %u%s", name, uid, synced ? "" : "; the directory's fsync failed");
 	berthd_reload(0);
 	berth_buf_printf(out, "%s", reload_report.p ? reload_report.p : "");
-	snprintf(msg, mlen, "%s: removed", name);
+	snprintf(msg, mlen, "%s: removed%s", name,
+		 synced ? "" : " (but fsync of " BERTH_UNITS_DEPLOYED " failed: it may come back after a power cut)");
 	return BERTH_OK;
 }

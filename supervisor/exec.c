@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,7 +63,7 @@ static _Noreturn void command_main(const struct berth_container *c, char *const 
 }
 
 static _Noreturn void helper_main(const struct berth_container *c, int target, const struct berth_bpf *bpf,
-				  uint64_t caps, char *const argv[], const int stdio[3])
+				  uint64_t caps, char *const argv[], const int stdio[3], pid_t parent)
 {
 	struct berth_err err = { 0 };
 	struct rlimit nofile = { c->nofile_soft, c->nofile_hard };
@@ -71,8 +72,10 @@ static _Noreturn void helper_main(const struct berth_container *c, int target, c
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(125);
+	if (getppid() != parent) /* berthd died before PDEATHSIG was armed */
+		_exit(125);
 	for (int i = 0; i < 3; i++)
-		if (stdio[i] != i && dup2(stdio[i], i) < 0)
+		if (stdio[i] != i ? dup2(stdio[i], i) < 0 : fcntl(i, F_SETFD, 0) < 0)
 			_exit(125);
 	/* No controlling terminal: no TIOCSTI into the operator's shell. */
 	if (setsid() < 0)
@@ -129,7 +132,22 @@ static int check_target(const struct berth_container *c, pid_t target, int pidfd
 	n = read(fd, got, sizeof(got) - 1);
 	close(fd);
 	got[n > 0 ? n : 0] = '\0';
-	if (strcmp(got, want) != 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+	if (strcmp(got, want) != 0)
+		return berth_err_set(err, ESRCH, "%s is not running", c->name);
+	/* In the container's cgroup is not enough: so is an exec helper before
+	 * its setns (a recycled pid could name one). The container's PID 1 is
+	 * in user and PID namespaces other than ours. */
+	for (const char *const *ns = (const char *const[]){ "user", "pid", NULL }; *ns; ns++) {
+		struct stat theirs, ours;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)target, *ns);
+		snprintf(want, sizeof(want), "/proc/self/ns/%s", *ns);
+		if (stat(path, &theirs) < 0 || stat(want, &ours) < 0 ||
+		    (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev))
+			return berth_err_set(err, ESRCH, "%s is not running", c->name);
+	}
+	/* Still alive now: /proc/PID above was the process the pidfd holds. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		return berth_err_set(err, ESRCH, "%s is not running", c->name);
 	return 0;
 }
@@ -143,6 +161,7 @@ pid_t berth_container_exec(const struct berth_container *c, pid_t target, char *
 	int tfd, cgfd;
 	pid_t pid;
 	struct clone_args args = { .flags = CLONE_INTO_CGROUP | CLONE_PIDFD, .exit_signal = SIGCHLD };
+	pid_t parent = getpid();
 
 	*pidfd = -1;
 	if (!argv[0] || !argv[0][0])
@@ -172,7 +191,7 @@ pid_t berth_container_exec(const struct berth_container *c, pid_t target, char *
 	args.pidfd = (uint64_t)(uintptr_t)pidfd;
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0)
-		helper_main(c, tfd, &bpf, caps, argv, stdio);
+		helper_main(c, tfd, &bpf, caps, argv, stdio, parent);
 	if (pid < 0)
 		berth_err_sys(err, "clone3 into %s", cgpath);
 	close(cgfd);

@@ -198,6 +198,23 @@ int berth_nl_link_set(struct berth_nl *nl, const char *name, int up, int master,
 	return talk(nl, &r, what, err);
 }
 
+int berth_nl_link_netns(struct berth_nl *nl, const char *name, int nsfd, struct berth_err *err)
+{
+	struct req r;
+	struct ifinfomsg *ifm;
+	char what[64];
+	int idx;
+
+	snprintf(what, sizeof(what), "move link %s to another network namespace", name);
+	if ((idx = link_index(name, what, err)) < 0)
+		return -1;
+	ifm = req_init(&r, RTM_NEWLINK, 0, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = idx;
+	attr_u32(&r, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	return talk(nl, &r, what, err);
+}
+
 int berth_nl_brport_isolate(struct berth_nl *nl, const char *name, int isolated, struct berth_err *err)
 {
 	struct req r;

@@ -30,6 +30,9 @@ int berth_nl_bridge_add(struct berth_nl *nl, const char *name, struct berth_err 
 int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, pid_t peer_pid,
 		      struct berth_err *err);
 
+/* Move link NAME into the network namespace NSFD (an open /proc/PID/ns/net). */
+int berth_nl_link_netns(struct berth_nl *nl, const char *name, int nsfd, struct berth_err *err);
+
 /* Link NAME: up (UP 1) or down (0); MASTER > 0 puts it in that bridge
  * (ifindex), 0 leaves it where it is. */
 int berth_nl_link_set(struct berth_nl *nl, const char *name, int up, int master, struct berth_err *err);
