@@ -361,13 +361,14 @@ static void relay_close(struct relay *r)
 	r->in = r->out = r->err = r->pass[0] = r->pass[1] = r->pass[2] = -1;
 }
 
-static int relay_open(struct relay *r)
+/* PTY: a pseudo-terminal (our stdin must be a terminal); else pipes. */
+static int relay_open(struct relay *r, int pty, int raw)
 {
 	*r = (struct relay){ .in = -1, .out = -1, .err = -1, .pass = { -1, -1, -1 } };
-	r->pty = isatty(0) && isatty(1);
+	r->pty = pty;
 	if (r->pty) {
 		struct winsize ws;
-		struct termios raw;
+		struct termios t;
 		int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), sl = -1;
 
 		if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 ||
@@ -380,10 +381,11 @@ static int relay_open(struct relay *r)
 			ioctl(sl, TIOCSWINSZ, &ws);
 		r->in = r->out = r->err = m;
 		r->pass[0] = r->pass[1] = r->pass[2] = sl;
-		if (tcgetattr(0, &r->saved) == 0) {
-			raw = r->saved;
-			cfmakeraw(&raw);
-			r->raw = tcsetattr(0, TCSANOW, &raw) == 0;
+		/* Keys go to the command as they are typed (Ctrl-C included). */
+		if (raw && tcgetattr(0, &r->saved) == 0) {
+			t = r->saved;
+			cfmakeraw(&t);
+			r->raw = tcsetattr(0, TCSANOW, &t) == 0;
 		}
 		return 0;
 	}
@@ -429,18 +431,38 @@ int berthctl_exec(int argc, char **argv)
 	struct berth_buf data = { 0 };
 	struct relay r;
 	char msg[1024], *end;
-	int n = 0, st, s, stdin_open = 1, done = 0;
+	int n = 0, st = BERTH_FAILED, s, stdin_open, done = 0, interactive = 0, tty = 0;
 	long code;
 	int64_t linger = -1;
 
-	/* berthctl exec NAME [--] CMD [ARG...] */
+	/* berthctl exec [-i] [-t] NAME [--] CMD [ARG...], as docker exec:
+	 * -i passes our stdin on (else the command reads an empty pipe), -t
+	 * gives it a terminal. */
+	while (argc > 1 && argv[1][0] == '-' && argv[1][1] && strcmp(argv[1], "--") != 0) {
+		for (const char *o = argv[1] + 1; *o; o++) {
+			if (*o == 'i')
+				interactive = 1;
+			else if (*o == 't')
+				tty = 1;
+			else {
+				fprintf(stderr, "usage: berthctl exec [-i] [-t] NAME [--] COMMAND [ARG...]\n");
+				return BERTH_USAGE;
+			}
+		}
+		argv++;
+		argc--;
+	}
+	if (tty && !isatty(0)) {
+		fprintf(stderr, "berthctl: exec -t: standard input is not a terminal\n");
+		return BERTH_USAGE;
+	}
 	if (argc >= 3 && strcmp(argv[2], "--") == 0) {
 		argv[2] = argv[1];
 		argv++;
 		argc--;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: berthctl exec NAME [--] COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: berthctl exec [-i] [-t] NAME [--] COMMAND [ARG...]\n");
 		return BERTH_USAGE;
 	}
 	if (argc - 1 > BERTH_REQ_ARGS) {
@@ -449,7 +471,7 @@ int berthctl_exec(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		args[n++] = argv[i];
-	if (relay_open(&r) < 0) {
+	if (relay_open(&r, tty, interactive) < 0) {
 		fprintf(stderr, "berthctl: exec: %s: %s\n", r.pty ? "pseudo-terminal" : "pipes", strerror(errno));
 		return EXEC_FAILED;
 	}
@@ -465,6 +487,11 @@ int berthctl_exec(int argc, char **argv)
 		return EXEC_FAILED;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	stdin_open = interactive;
+	if (!interactive && !r.pty) {
+		close(r.in); /* its stdin: an empty pipe */
+		r.in = -1;
+	}
 	/* Relay until berthd answers (the command ended) and its streams are
 	 * drained: to their end, or quiet for 200 ms (a background process of
 	 * the command may hold them open). */

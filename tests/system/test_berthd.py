@@ -439,7 +439,8 @@ Exec=/bin/sh -c 'while true; do sleep 1; done'
 
     # The full probe, exec'd: every check passes, and every check the
     # container's own PID 1 made ("confined" above) has the same result.
-    rc, out = g.run("berthctl exec execme -- /usr/bin/probe exec %s" % berthd, 120)
+    # (-t: on a terminal of its own, so the terminal checks run too.)
+    rc, out = g.run("berthctl exec -t execme -- /usr/bin/probe exec %s" % berthd, 120)
     got = probe_results(out)
     for name, (res, why) in sorted(got.items()):
         report("berthd-exec-" + name, res == "PASS", why)
@@ -475,8 +476,16 @@ Exec=/bin/sh -c 'while true; do sleep 1; done'
     test("exec_joins_the_container_namespaces", same_namespaces)
 
     def exec_status_and_streams():
-        rc, out = g.run("echo piped | berthctl exec execme -- cat")
+        rc, out = g.run("echo piped | berthctl exec -i execme -- cat")
         assert rc == 0 and out.strip() == "piped", (rc, out)
+        # Without -i its stdin is an empty pipe; with -t a terminal of its
+        # own, never ours (the debug shell's serial line).
+        rc, out = g.run("berthctl exec execme -- cat")
+        assert rc == 0 and out.strip() == "", (rc, out)
+        rc, out = g.run("berthctl exec -t execme -- sh -c 'test -t 0 && test -t 1 && tty'")
+        assert rc == 0 and re.match(r"^/dev/pts/\d+$", out.strip()), (rc, out)
+        rc, out = g.run("berthctl exec execme -- sh -c 'ls -l /proc/self/fd/0 /proc/self/fd/1'")
+        assert rc == 0 and out.count("pipe:[") == 2, (rc, out)
         rc, out = g.run("berthctl exec execme -- sh -c 'echo err >&2; exit 7' 2>&1")
         assert rc == 7 and out.strip() == "err", (rc, out)
         rc, out = g.run("berthctl exec execme nosuchcommand")
@@ -490,6 +499,8 @@ Exec=/bin/sh -c 'while true; do sleep 1; done'
         rc, out = g.run("berthctl exec nosuch -- true")
         assert rc == 125 and "no unit" in out, (rc, out)
         assert "execme: exec by uid 0: cat (pid" in events(g), events(g)[-600:]
+        rc, out = g.run("berthctl exec -t execme -- true </dev/null")
+        assert rc == 2 and "not a terminal" in out, (rc, out)
     test("exec_status_and_streams", exec_status_and_streams)
 
     def exec_ends_with_client():
