@@ -179,9 +179,10 @@ UNIT_SRCS := supervisor/unit.c supervisor/unit-keys.c supervisor/container.c sup
 $(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/lib/values.c
-$(B)/host/test-netlink: tests/unit/test-netlink.c tests/unit/t.h supervisor/netlink.c supervisor/lib/err.c $(SUP_HDRS)
+$(B)/host/test-netlink: tests/unit/test-netlink.c tests/unit/t.h supervisor/netlink.c supervisor/lib/err.c \
+		supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
-	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/netlink.c supervisor/lib/err.c
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/netlink.c supervisor/lib/err.c supervisor/lib/values.c
 $(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c supervisor/lib/diag.c \
 		supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/values.h"
 #include "netlink.h"
 
 #define NL_BUF 4096
@@ -260,7 +261,7 @@ int berth_nl_addr_add(struct berth_nl *nl, const char *name, uint32_t addr, int 
 	char what[96], s[16];
 	int idx;
 
-	snprintf(what, sizeof(what), "add address %s/%d to %s", berth_ipv4_str(addr, s), prefix, name);
+	snprintf(what, sizeof(what), "add address %s/%d to %s", berth_format_ipv4(addr, s), prefix, name);
 	if (prefix < 0 || prefix > 32)
 		return berth_err_set(err, EINVAL, "%s: bad prefix length", what);
 	if ((idx = link_index(name, what, err)) < 0)
@@ -289,8 +290,8 @@ int berth_nl_route_add(struct berth_nl *nl, uint32_t dst, int prefix, uint32_t g
 	char what[128], s1[16], s2[16];
 	int idx;
 
-	snprintf(what, sizeof(what), "add route %s/%d via %s dev %s", berth_ipv4_str(dst, s1), prefix,
-		 berth_ipv4_str(gateway, s2), name);
+	snprintf(what, sizeof(what), "add route %s/%d via %s dev %s", berth_format_ipv4(dst, s1), prefix,
+		 berth_format_ipv4(gateway, s2), name);
 	if (prefix < 0 || prefix > 32)
 		return berth_err_set(err, EINVAL, "%s: bad prefix length", what);
 	if ((idx = link_index(name, what, err)) < 0)
@@ -308,21 +309,4 @@ int berth_nl_route_add(struct berth_nl *nl, uint32_t dst, int prefix, uint32_t g
 		attr(&r, RTA_GATEWAY, &gw, sizeof(gw));
 	attr_u32(&r, RTA_OIF, (uint32_t)idx);
 	return talk(nl, &r, what, err);
-}
-
-int berth_ipv4_parse(const char *s, uint32_t *addr)
-{
-	struct in_addr a;
-
-	/* inet_pton takes exactly four decimal parts, no leading zeros tricks. */
-	if (inet_pton(AF_INET, s, &a) != 1)
-		return -1;
-	*addr = ntohl(a.s_addr);
-	return 0;
-}
-
-const char *berth_ipv4_str(uint32_t addr, char *buf)
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
-	return buf;
 }

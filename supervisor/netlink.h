@@ -51,9 +51,4 @@ int berth_nl_addr_add(struct berth_nl *nl, const char *name, uint32_t addr, int 
 int berth_nl_route_add(struct berth_nl *nl, uint32_t dst, int prefix, uint32_t gateway, const char *name,
 		       struct berth_err *err);
 
-/* "10.88.0.2" -> host-order address; -1 if not a dotted quad. */
-int berth_ipv4_parse(const char *s, uint32_t *addr);
-/* Host-order address -> "10.88.0.2" (BUF of at least 16 bytes). */
-const char *berth_ipv4_str(uint32_t addr, char *buf);
-
 #endif

@@ -106,7 +106,11 @@ void berth_score_unit(const struct berth_unit *u, struct berth_score *s)
 	add(s, "User=", "Runs as root inside its user namespace", 2000, 10, c->uid == 0 ? 2 : 0,
 	    c->uid == 0 ? "container root, not root on the host" : "a non-root user");
 	add(s, "PrivateUsers=", "Has its own user namespace", 1000, 1, 0, "always (UserNS=host is refused)");
-	add(s, "PrivateNetwork=", "Has its own network namespace", 2500, 1, 0, "Network=none");
+	add(s, "PrivateNetwork=", "Shares the host's network stack", 2500, 1, u->net.mode == BERTH_NET_HOST,
+	    u->net.mode == BERTH_NET_HOST	     ? "Network=host"
+	    : u->net.mode == BERTH_NET_BRIDGE	     ? "own stack on the bridge (Network=bridge)"
+	    : u->net.mode == BERTH_NET_CONTAINER ? "another unit's stack (Network=container:)"
+						     : "only loopback (Network=none)");
 	add(s, "NoNewPrivileges=", "May gain privileges through setuid binaries", 1000, 1, !c->no_new_privs,
 	    c->no_new_privs ? "no_new_privs set" : "NoNewPrivileges=no");
 	add(s, "ProtectSystem=", "Can write its image", 1000, 10, c->readonly ? 0 : 10,

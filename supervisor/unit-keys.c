@@ -21,6 +21,11 @@
 #define MSG BERTH_UNIT_MSG
 #define MAX_TMPFS_SIZE (INT64_C(1) << 40)
 
+#define BERTH_NET_RUNTIME 0 /* issue 6: set to 1 when the bridge runtime lands */
+
+/* A variable copy of BERTH_NET_RUNTIME, for the tests (unit.h says why). */
+int berth_net_runtime = BERTH_NET_RUNTIME;
+
 /* --- string lists --- */
 
 int berth_strv_add(struct berth_strv *l, const char *s)
@@ -116,24 +121,32 @@ int berth_env_name_valid(const char *s, size_t n)
 	return 1;
 }
 
-static int hostname_valid(const char *s)
+/* A DNS name of at most MAX characters: labels of 1 to 63 letters, digits and
+ * '-', neither starting nor ending with '-' (RFC 1123 section 2.1). */
+static int dns_name_valid(const char *s, size_t max)
 {
 	size_t n = strlen(s), label = 0;
 
-	if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || s[n - 1] == '-')
+	if (n == 0 || n > max)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (label == 0)
+	for (size_t i = 0; i <= n; i++) {
+		if (s[i] == '.' || s[i] == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
 				return 0;
 			label = 0;
-		} else if (isalnum((unsigned char)s[i]) || s[i] == '-') {
+		} else if (isalnum((unsigned char)s[i]) || (s[i] == '-' && label > 0)) {
 			label++;
 		} else {
 			return 0;
 		}
 	}
 	return 1;
+}
+
+/* The container's host name: the kernel takes at most 64 bytes. */
+static int hostname_valid(const char *s)
+{
+	return dns_name_valid(s, 63);
 }
 
 /* --- setters: one per key; -1 with a message in MSG on a bad value --- */
@@ -664,15 +677,251 @@ static int set_gidmap(struct berth_unit *u, const char *v, char *msg)
 	return set_map(u->c.gidmap, &u->c.ngidmap, v, msg);
 }
 
+/* --- networking (issue 6) --- */
+
+/* The keys other than Network= while the runtime is not there. */
+#define NET_NOT_YET                                                                               \
+	"not available yet (issue 6): a container has only loopback (Network=none) until the bridge " \
+	"runtime lands"
+
+char *berth_net_port_str(const struct berth_net_port *p, int with_container, char *buf, size_t len)
+{
+	char ip[16] = "";
+
+	if (p->host_ip)
+		strcat(berth_format_ipv4(p->host_ip, ip), ":");
+	if (with_container)
+		snprintf(buf, len, "%s%u:%u/%s", ip, p->host_port, p->container_port,
+			 p->proto == BERTH_PROTO_UDP ? "udp" : "tcp");
+	else
+		snprintf(buf, len, "%s%u/%s", ip, p->host_port, p->proto == BERTH_PROTO_UDP ? "udp" : "tcp");
+	return buf;
+}
+
+/* An IPv4 address; IPv6 is named in the message, as people will try it. */
+static int ipv4(const char *v, uint32_t *a, char *msg)
+{
+	if (berth_parse_ipv4(v, a) < 0)
+		FAIL("'%.64s%s' is not an IPv4 address (a.b.c.d)%s", v, strlen(v) > 64 ? "..." : "",
+		     strchr(v, ':') ? "; IPv6 is not supported" : "");
+	return 0;
+}
+
+/* In the order of enum berth_net_mode. */
+static const char *const net_modes[] = { "bridge", "none", "host", "container" };
+
+const char *berth_net_mode_name(enum berth_net_mode m)
+{
+	return (unsigned)m < sizeof(net_modes) / sizeof(net_modes[0]) ? net_modes[m] : "?";
+}
+
 static int set_network(struct berth_unit *u, const char *v, char *msg)
 {
-	(void)u;
-	if (strcmp(v, "none") == 0)
-		return 0;
-	if (strcmp(v, "bridge") == 0 || strcmp(v, "host") == 0 || strncmp(v, "container:", 10) == 0)
-		FAIL("'%s' is not available yet: a container has its own network namespace with only "
-		     "loopback (Network=none)", v);
-	FAIL("'%s' is not none", v);
+	/* The values that are a mode alone: those before "container". */
+	const size_t nmodes = BERTH_NET_CONTAINER;
+	size_t n = strlen(v), sl = strlen(BERTH_UNIT_SUFFIX);
+	enum berth_net_mode mode = BERTH_NET_CONTAINER;
+	char name[BERTH_NAME_MAX] = "";
+
+	for (size_t i = 0; i < nmodes; i++)
+		if (strcasecmp(v, net_modes[i]) == 0)
+			mode = (enum berth_net_mode)i;
+	if (mode == BERTH_NET_CONTAINER) {
+		/* container:NAME, or Quadlet's NAME.container for the same. */
+		const char *t = strncasecmp(v, "container:", 10) == 0 ? v + 10 : v;
+		size_t tl = strlen(t);
+
+		if (t == v && !(n > sl && strcmp(v + n - sl, BERTH_UNIT_SUFFIX) == 0)) {
+			const char *best = berth_did_you_mean(v, net_modes, nmodes);
+
+			if (n > 8 && strcmp(v + n - 8, ".network") == 0)
+				FAIL("'%s': Quadlet's named networks are not supported; the units with "
+				     "Network=bridge share one bridge", v);
+			if (best)
+				FAIL("'%s' is not bridge, none, host or container:NAME; did you mean '%s'?", v, best);
+			FAIL("'%s' is not bridge, none, host or container:NAME", v);
+		}
+		if (tl > sl && strcmp(t + tl - sl, BERTH_UNIT_SUFFIX) == 0)
+			tl -= sl;
+		if (tl >= sizeof(name))
+			FAIL("'%.*s' is not a unit name", (int)tl, t);
+		memcpy(name, t, tl);
+		name[tl] = '\0';
+		if (!berth_unit_name_valid(name))
+			FAIL("'%s' is not a unit name", name);
+		if (strcmp(name, u->name) == 0)
+			FAIL("a unit cannot join its own network");
+	}
+	if (mode != BERTH_NET_NONE && !berth_net_runtime)
+		FAIL("not available yet (issue 6); only Network=none is");
+	u->net.mode = mode;
+	strcpy(u->net.container, name);
+	return 0;
+}
+
+/* IPAddress= and its Quadlet spelling IP=: one setting. */
+static int set_ip_key(struct berth_unit *u, const char *v, const char *key, char *msg)
+{
+	uint32_t a;
+
+	u->net.ip_key = key;
+	if (ipv4(v, &a, msg) < 0)
+		return -1;
+	if (a >> 24 == 0 || a >> 24 == 127 || a >> 24 >= 224)
+		FAIL("'%s' cannot be a container's address (0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0 and "
+		     "above are refused)", v);
+	if (!berth_net_runtime)
+		FAIL(NET_NOT_YET);
+	u->net.ip = a;
+	return 0;
+}
+
+static int set_ip_address(struct berth_unit *u, const char *v, char *msg)
+{
+	return set_ip_key(u, v, "IPAddress", msg);
+}
+
+static int set_ip(struct berth_unit *u, const char *v, char *msg)
+{
+	return set_ip_key(u, v, "IP", msg);
+}
+
+/* DNS= and AddHost=: a line is taken whole or not at all. */
+static int set_dns(struct berth_unit *u, const char *v, char *msg)
+{
+	cleanup_free char **w = NULL;
+	uint32_t a[BERTH_NET_MAX_DNS];
+	size_t n;
+
+	if (words(v, 64, &w, &n, msg) < 0)
+		return -1;
+	if ((size_t)u->net.ndns + n > BERTH_NET_MAX_DNS)
+		FAIL("more than %d DNS servers (the resolver uses %d)", BERTH_NET_MAX_DNS, BERTH_NET_MAX_DNS);
+	for (size_t i = 0; i < n; i++)
+		if (ipv4(w[i], &a[i], msg) < 0)
+			return -1;
+	if (!berth_net_runtime)
+		FAIL(NET_NOT_YET);
+	if (!u->net.ndns)
+		u->net.dns_line = u->parse_line;
+	for (size_t i = 0; i < n; i++)
+		u->net.dns[u->net.ndns++] = a[i];
+	return 0;
+}
+
+static int set_add_host(struct berth_unit *u, const char *v, char *msg)
+{
+	cleanup_free char **w = NULL;
+	struct berth_unit_net *net = &u->net;
+	struct berth_net_host h[BERTH_NET_MAX_HOSTS];
+	size_t n;
+
+	if (words(v, 64, &w, &n, msg) < 0)
+		return -1;
+	if ((size_t)net->nhosts + n > BERTH_NET_MAX_HOSTS)
+		FAIL("more than %d AddHost= entries", BERTH_NET_MAX_HOSTS);
+	for (size_t i = 0; i < n; i++) {
+		char *ip = strchr(w[i], ':');
+
+		/* Names are cut short in messages: the whole value is in front. */
+		if (!ip)
+			FAIL("'%.64s%s' is not NAME:IP", w[i], strlen(w[i]) > 64 ? "..." : "");
+		*ip++ = '\0';
+		if (!dns_name_valid(w[i], BERTH_NET_HOSTNAME_MAX))
+			FAIL("'%.64s%s' is not a host name (RFC 1123: labels of letters, digits and '-', at most "
+			     "253 characters)", w[i], strlen(w[i]) > 64 ? "..." : "");
+		if (ipv4(ip, &h[i].ip, msg) < 0)
+			return -1;
+		/* /etc/hosts would use the first line only. */
+		for (int j = 0; j < net->nhosts; j++)
+			if (strcasecmp(net->hosts[j].name, w[i]) == 0)
+				FAIL("'%.64s%s' is already in AddHost= on line %d", w[i], strlen(w[i]) > 64 ? "..." : "",
+				     net->hosts[j].line);
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(h[j].name, w[i]) == 0)
+				FAIL("'%.64s%s' is given twice", w[i], strlen(w[i]) > 64 ? "..." : "");
+		strcpy(h[i].name, w[i]);
+		h[i].line = u->parse_line;
+	}
+	if (!berth_net_runtime)
+		FAIL(NET_NOT_YET);
+	memcpy(net->hosts + net->nhosts, h, n * sizeof(h[0]));
+	net->nhosts += (int)n;
+	return 0;
+}
+
+/* [IP:]HOSTPORT:CONTAINERPORT[/PROTO] */
+static int set_publish(struct berth_unit *u, const char *v, char *msg)
+{
+	static const char syntax[] = "[IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]";
+	struct berth_unit_net *net = &u->net;
+	struct berth_net_port p = { .proto = BERTH_PROTO_TCP, .line = u->parse_line };
+	char buf[64], *f[4], *proto, *cur = buf;
+	const char *hp, *cp;
+	uint64_t x;
+	int nf = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		FAIL("'%.40s...' is not %s", v, syntax);
+	if (strchr(buf, '['))
+		FAIL("'%s': IPv6 is not supported", v);
+	proto = strchr(buf, '/');
+	if (proto) {
+		*proto++ = '\0';
+		if (strcasecmp(proto, "udp") == 0)
+			p.proto = BERTH_PROTO_UDP;
+		else if (strcasecmp(proto, "tcp") != 0)
+			FAIL("protocol '%s' is not tcp or udp", proto);
+	}
+	while (cur && nf < 4) {
+		f[nf++] = cur;
+		cur = strchr(cur, ':');
+		if (cur)
+			*cur++ = '\0';
+	}
+	if (cur || nf == 4)
+		FAIL("'%s' is not %s", v, syntax);
+	hp = nf >= 2 ? f[nf - 2] : "";
+	cp = f[nf - 1];
+	if (strchr(hp, '-') || strchr(cp, '-'))
+		FAIL("port ranges are not supported; one PublishPort= per port");
+	if (!hp[0])
+		FAIL("'%s' has no host port: give %s (no random host ports on an appliance)", v, syntax);
+	if (nf == 3) {
+		if (!f[0][0])
+			FAIL("'%s' is not %s: the address is empty", v, syntax);
+		if (ipv4(f[0], &p.host_ip, msg) < 0)
+			return -1;
+	}
+	if (berth_parse_uint(hp, 1, 65535, &x) < 0)
+		FAIL("host port '%s' is not a port (1..65535)", hp);
+	p.host_port = (uint16_t)x;
+	if (berth_parse_uint(cp, 1, 65535, &x) < 0)
+		FAIL("container port '%s' is not a port (1..65535)", cp);
+	p.container_port = (uint16_t)x;
+	for (int i = 0; i < net->npublish; i++) {
+		const struct berth_net_port *q = &net->publish[i];
+
+		if (q->proto == p.proto && q->host_port == p.host_port &&
+		    (q->host_ip == p.host_ip || !q->host_ip || !p.host_ip))
+			FAIL("host port %s is already published on line %d",
+			     berth_net_port_str(&p, 0, buf, sizeof(buf)), q->line);
+	}
+	if (net->npublish >= BERTH_NET_MAX_PUBLISH)
+		FAIL("more than %d published ports", BERTH_NET_MAX_PUBLISH);
+	if (!berth_net_runtime)
+		FAIL(NET_NOT_YET);
+	net->publish[net->npublish++] = p;
+	return 0;
+}
+
+static int set_isolation(struct berth_unit *u, const char *v, char *msg)
+{
+	if (set_bool(&u->net.isolation, v, msg) < 0)
+		return -1;
+	if (!berth_net_runtime)
+		FAIL(NET_NOT_YET);
+	return 0;
 }
 
 static int set_type(struct berth_unit *u, const char *v, char *msg)
@@ -868,6 +1117,12 @@ const struct berth_unit_key berth_unit_keys[] = {
 	{ "Container", "UIDMap", set_uidmap, LIST, 0, NULL },
 	{ "Container", "GIDMap", set_gidmap, LIST, 0, NULL },
 	{ "Container", "Network", set_network, SCALAR, 16, NULL },
+	{ "Container", "IPAddress", set_ip_address, SCALAR, 32, NULL },
+	{ "Container", "IP", set_ip, SCALAR, 32, NULL },
+	{ "Container", "PublishPort", set_publish, LIST, 0, NULL },
+	{ "Container", "DNS", set_dns, LIST, 0, NULL },
+	{ "Container", "AddHost", set_add_host, LIST, 0, NULL },
+	{ "Container", "NetworkIsolation", set_isolation, SCALAR, 33, NULL },
 	{ "Container", "RunInit", set_run_init, SCALAR, 17, NULL },
 	{ "Container", "PidsLimit", set_pids, SCALAR, 18, NULL },
 	{ "Service", "Type", set_type, SCALAR, 19, NULL },
@@ -899,6 +1154,11 @@ const struct berth_unit_refused berth_unit_refused[] = {
 	{ "SecurityLabelFileType", "there is no SELinux on Berth" },
 	{ "SecurityLabelNested", "there is no SELinux on Berth" },
 	{ "Privileged", "privileged containers do not exist on Berth" },
+	{ "IP6", "IPv6 is not supported: the bridge is IPv4 only" },
+	{ "NetworkAlias", "network aliases are not supported" },
+	{ "DNSSearch", "the container's resolv.conf lists only the DNS= servers" },
+	{ "DNSOption", "the container's resolv.conf lists only the DNS= servers" },
+	{ "ExposeHostPort", "exposing a port without publishing it does nothing; use PublishPort=" },
 };
 
 const size_t berth_unit_nrefused = sizeof(berth_unit_refused) / sizeof(berth_unit_refused[0]);
@@ -921,5 +1181,12 @@ void berth_unit_key_clear(struct berth_unit *u, const struct berth_unit_key *k)
 		u->c.nuidmap = 0;
 	} else if (k->set == set_gidmap) {
 		u->c.ngidmap = 0;
+	} else if (k->set == set_publish) {
+		u->net.npublish = 0;
+	} else if (k->set == set_dns) {
+		u->net.ndns = 0;
+		u->net.dns_line = 0;
+	} else if (k->set == set_add_host) {
+		u->net.nhosts = 0;
 	}
 }

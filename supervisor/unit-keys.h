@@ -37,6 +37,9 @@ void berth_unit_key_clear(struct berth_unit *u, const struct berth_unit_key *k);
 
 int berth_strv_add(struct berth_strv *l, const char *s);
 void berth_strv_clear(struct berth_strv *l);
+/* A published port for messages: "[IP:]HOSTPORT[:CONTAINERPORT]/PROTO" (the
+ * container port WITH_CONTAINER), the address left out when it is 0. */
+char *berth_net_port_str(const struct berth_net_port *p, int with_container, char *buf, size_t len);
 /* [A-Za-z_][A-Za-z0-9_]* over the N bytes at S. */
 int berth_env_name_valid(const char *s, size_t n);
 

@@ -122,6 +122,7 @@ static int handler(void *user, const char *section, const char *name, const char
 				return 1;
 			}
 		}
+		p->u->parse_line = line;
 		if (k->set(p->u, value, msg) < 0)
 			berth_diag_error(p->d, p->path, line, "%s=%s: %s", name, value, msg);
 		return 1;
@@ -225,6 +226,7 @@ static void unit_defaults(struct berth_unit *u, const char *path, const char *na
 	u->kill_signal = 15;
 	u->log_max_size = 1 << 20;
 	u->log_max_files = 10;
+	u->net.mode = berth_net_runtime ? BERTH_NET_BRIDGE : BERTH_NET_NONE;
 }
 
 /* The argv and environment the runtime gets. */
@@ -271,6 +273,59 @@ static int build_vectors(struct berth_unit *u)
 	return 0;
 }
 
+/* The other network keys belong to the container's own stack on the bridge:
+ * with any other Network= they are errors, one per key, at the key's (first)
+ * line. Without the runtime the setters have refused them already. */
+static void validate_net(struct berth_unit *u, struct berth_diag *d)
+{
+	const struct berth_unit_net *n = &u->net;
+	const int *seen = u->seen_line;
+	struct net_key {
+		const char *key;
+		int line;
+	} k[5], t;
+	size_t nk = 0;
+	char mode[BERTH_NAME_MAX + 16];
+	const char *why;
+
+	if (!berth_net_runtime || n->mode == BERTH_NET_BRIDGE)
+		return;
+	if (seen[32])
+		k[nk++] = (struct net_key){ n->ip_key ? n->ip_key : "IPAddress", seen[32] };
+	if (n->npublish)
+		k[nk++] = (struct net_key){ "PublishPort", n->publish[0].line };
+	if (n->ndns)
+		k[nk++] = (struct net_key){ "DNS", n->dns_line };
+	if (n->nhosts)
+		k[nk++] = (struct net_key){ "AddHost", n->hosts[0].line };
+	if (seen[33])
+		k[nk++] = (struct net_key){ "NetworkIsolation", seen[33] };
+	/* In file order, as the errors of the keys themselves. */
+	for (size_t i = 1; i < nk; i++)
+		for (size_t j = i; j > 0 && k[j - 1].line > k[j].line; j--) {
+			t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	switch (n->mode) {
+	case BERTH_NET_HOST:
+		snprintf(mode, sizeof(mode), "host");
+		why = "the container uses the host's network stack";
+		break;
+	case BERTH_NET_CONTAINER:
+		snprintf(mode, sizeof(mode), "container:%s", n->container);
+		why = "the network stack is the other unit's; set it there";
+		break;
+	default:
+		snprintf(mode, sizeof(mode), "none");
+		why = "the container has only loopback";
+		break;
+	}
+	for (size_t i = 0; i < nk; i++)
+		berth_diag_error(d, u->path, k[i].line, "%s= is not allowed with Network=%s (line %d): %s",
+				 k[i].key, mode, seen[16], why);
+}
+
 /* Checks of the unit as a whole, after every key was read. */
 static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 {
@@ -308,6 +363,7 @@ static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 		for (int j = 0; j < u->c.ntmpfs; j++)
 			if (strcmp(u->c.volumes[i].target, u->c.tmpfs[j].target) == 0)
 				berth_diag_error(d, f, 0, "%s is both a volume and a tmpfs", u->c.tmpfs[j].target);
+	validate_net(u, d);
 	if (!u->c.hostname[0])
 		snprintf(u->c.hostname, sizeof(u->c.hostname), "%s", u->name);
 	if (build_vectors(u) < 0) {
@@ -632,9 +688,111 @@ static void visit(struct dfs *s, size_t i)
 			if (t >= 0)
 				visit(s, (size_t)t);
 		}
+	/* Joining another unit's network is Requires= and After= on it. */
+	if (s->u[i]->net.mode == BERTH_NET_CONTAINER) {
+		ssize_t t = find_unit(s->u, s->n, s->u[i]->net.container);
+
+		if (t >= 0)
+			visit(s, (size_t)t);
+	}
 	s->depth--;
 	s->mark[i] = 2;
 	s->order[s->norder++] = i;
+}
+
+/* A host port or a fixed address claimed by a unit. */
+struct claim {
+	const struct berth_unit *u;
+	const struct berth_net_port *p; /* NULL for the address */
+};
+
+static int cmp_int(long long a, long long b)
+{
+	return (a > b) - (a < b);
+}
+
+/* By protocol and host port, then unit name and line: in a run of one port,
+ * the unit that sorts first keeps it. */
+static int port_cmp(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	int c = cmp_int(x->p->proto, y->p->proto);
+
+	if (!c)
+		c = cmp_int(x->p->host_port, y->p->host_port);
+	if (!c)
+		c = strcmp(x->u->name, y->u->name);
+	return c ? c : cmp_int(x->p->line, y->p->line);
+}
+
+static int ip_cmp(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	int c = cmp_int(x->u->net.ip, y->u->net.ip);
+
+	return c ? c : strcmp(x->u->name, y->u->name);
+}
+
+/* A host port (protocol, port, address; 0.0.0.0 overlaps every address) or
+ * a fixed address claimed by two units: an error on the unit whose name
+ * sorts later, naming the first claim, so which unit berthd drops does not
+ * depend on the order of the set. Sorted, not pairwise: 1024 units with 16
+ * ports each are 16384 claims. */
+static void check_claims(struct berth_unit *const *u, size_t n, struct berth_diag *d)
+{
+	cleanup_free struct claim *ports = NULL, *ips = NULL;
+	size_t np = 0, ni = 0, run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		np += (size_t)u[i]->net.npublish;
+		ni += u[i]->net.ip != 0;
+	}
+	ports = calloc(np + 1, sizeof(*ports));
+	ips = calloc(ni + 1, sizeof(*ips));
+	if (!ports || !ips) {
+		berth_diag_error(d, "units", 0, "out of memory");
+		return;
+	}
+	np = ni = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int j = 0; j < u[i]->net.npublish; j++)
+			ports[np++] = (struct claim){ u[i], &u[i]->net.publish[j] };
+		if (u[i]->net.ip)
+			ips[ni++] = (struct claim){ u[i], NULL };
+	}
+	qsort(ports, np, sizeof(*ports), port_cmp);
+	qsort(ips, ni, sizeof(*ips), ip_cmp);
+	for (size_t i = 0; i < np; i++) {
+		const struct berth_net_port *p = ports[i].p;
+
+		if (i == 0 || ports[i - 1].p->proto != p->proto || ports[i - 1].p->host_port != p->host_port)
+			run = i;
+		for (size_t j = run; j < i; j++) {
+			const struct berth_net_port *q = ports[j].p;
+			char a[48], b[48], h[32];
+
+			if (ports[j].u == ports[i].u || (q->host_ip != p->host_ip && q->host_ip && p->host_ip))
+				continue;
+			berth_diag_error(d, ports[i].u->path, p->line,
+					 "PublishPort=%s: host port %s is already published by %s:%d (PublishPort=%s)",
+					 berth_net_port_str(p, 1, a, sizeof(a)), berth_net_port_str(p, 0, h, sizeof(h)),
+					 ports[j].u->path, q->line, berth_net_port_str(q, 1, b, sizeof(b)));
+			break;
+		}
+	}
+	for (size_t i = 1; i < ni; i++) {
+		const struct berth_unit *x = ips[i].u, *first = NULL;
+		char a[16];
+
+		for (size_t j = i; j-- > 0 && ips[j].u->net.ip == x->net.ip;)
+			if (ips[j].u != x)
+				first = ips[j].u;
+		if (first)
+			berth_diag_error(d, x->path, x->seen_line[32], "%s=%s: already the address of %s:%d (%s=)",
+					 x->net.ip_key ? x->net.ip_key : "IPAddress", berth_format_ipv4(x->net.ip, a),
+					 first->path, first->seen_line[32],
+					 first->net.ip_key ? first->net.ip_key : "IPAddress");
+	}
 }
 
 int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, struct berth_diag *diag)
@@ -664,7 +822,18 @@ int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, stru
 				else if (find_unit(u, n, t) < 0 && l == 1)
 					berth_diag_warn(diag, u[i]->path, 0, "Wants=%s: no such unit", t);
 			}
+		if (u[i]->net.mode == BERTH_NET_CONTAINER) {
+			const char *t = u[i]->net.container;
+
+			if (strcmp(t, u[i]->name) == 0)
+				berth_diag_error(diag, u[i]->path, u[i]->seen_line[16],
+						 "Network=container:%s: a unit cannot join its own network", t);
+			else if (find_unit(u, n, t) < 0)
+				berth_diag_error(diag, u[i]->path, u[i]->seen_line[16],
+						 "Network=container:%s: no such unit", t);
+		}
 	}
+	check_claims(u, n, diag);
 	if (diag->errors > before)
 		return -1;
 	for (size_t i = 0; i < n && !s.cycle; i++)

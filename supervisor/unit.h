@@ -32,6 +32,61 @@ enum berth_restart {
 	BERTH_RESTART_ALWAYS,
 };
 
+/* Network= (issue 6). */
+enum berth_net_mode {
+	BERTH_NET_BRIDGE,    /* own stack, a veth on the host's bridge (the default once the runtime lands) */
+	BERTH_NET_NONE,      /* own stack with only lo */
+	BERTH_NET_HOST,      /* the host's stack */
+	BERTH_NET_CONTAINER, /* the stack of another unit, NET.CONTAINER */
+};
+
+enum berth_net_proto { BERTH_PROTO_TCP, BERTH_PROTO_UDP };
+
+#define BERTH_NET_MAX_DNS 3      /* resolv.conf's limit (MAXNS) */
+#define BERTH_NET_MAX_HOSTS 16
+#define BERTH_NET_MAX_PUBLISH 16
+#define BERTH_NET_HOSTNAME_MAX 253
+
+/* AddHost=NAME:IP: a line of the container's /etc/hosts. */
+struct berth_net_host {
+	char name[BERTH_NET_HOSTNAME_MAX + 1];
+	uint32_t ip;
+	int line;                /* in the unit file, for messages */
+};
+
+/* PublishPort=[IP:]HOSTPORT:CONTAINERPORT[/PROTO]. */
+struct berth_net_port {
+	uint32_t host_ip;        /* host order; 0: every address of the host */
+	uint16_t host_port, container_port;
+	enum berth_net_proto proto;
+	int line;                /* in the unit file, for messages */
+};
+
+/* What the network runtime gets. Addresses are IPv4 in host byte order. Every
+ * field but MODE (and CONTAINER) is empty unless MODE is BERTH_NET_BRIDGE:
+ * validation refuses them with the other modes. */
+struct berth_unit_net {
+	enum berth_net_mode mode;
+	char container[BERTH_NAME_MAX]; /* BERTH_NET_CONTAINER: the unit whose stack it joins */
+	uint32_t ip;                    /* IPAddress= / IP=; 0: allocated at start */
+	const char *ip_key;             /* "IPAddress" or "IP", as the file spells it */
+	uint32_t dns[BERTH_NET_MAX_DNS];
+	int ndns, dns_line;             /* DNS_LINE: the first DNS= line in force */
+	struct berth_net_host hosts[BERTH_NET_MAX_HOSTS];
+	int nhosts;
+	struct berth_net_port publish[BERTH_NET_MAX_PUBLISH];
+	int npublish;
+	int isolation;                  /* NetworkIsolation=: cut off from the other units on the bridge */
+};
+
+/* Issue 6: whether the network runtime (bridge, veth, published ports) is
+ * there. 0 until it lands: Network=none is then the default and the only
+ * value, and every other network key is an error. The constant to change is
+ * BERTH_NET_RUNTIME in unit-keys.c; this variable only mirrors it so that the
+ * unit tests and the fuzzer can run the enabled path in today's build (set it
+ * before a parse; nothing in berthd or berthctl writes it). */
+extern int berth_net_runtime;
+
 /* A list of strings, each allocated. */
 struct berth_strv {
 	char **v;
@@ -61,6 +116,7 @@ struct berth_unit {
 	int userns_manual;
 	char **argv;                /* entrypoint + exec (+ the init in front), NULL-terminated */
 	char **envp;                /* Environment= with later keys winning, NULL-terminated */
+	struct berth_unit_net net;  /* Network= and the keys of the container's own stack */
 
 	/* [Service] */
 	enum berth_unit_type type;
@@ -72,6 +128,7 @@ struct berth_unit {
 	unsigned log_max_files;
 
 	int seen_line[64];          /* line of each scalar setting, for "set twice" */
+	int parse_line;             /* the line being parsed: list setters note it per entry */
 };
 
 /* Parse TEXT (LEN bytes, anything) as the unit NAME read from PATH into U
@@ -112,10 +169,14 @@ int berth_unit_name_of(const char *file, char *name, size_t len);
 /* ^[a-z0-9][a-z0-9_.-]{0,62}$, and not "events" (reserved for berthd's log). */
 int berth_unit_name_valid(const char *name);
 
-/* Checks across units U[0..N): each Requires= names a unit in the set, no
- * unit depends on itself, no dependency cycle (reported in full, "a -> b -> a").
- * Wants= on a missing unit is a warning. On success, ORDER[0..N) holds the
- * indexes of U in start order (dependencies first). Returns 0 or -1. */
+/* Checks across units U[0..N): each Requires= and Network=container:NAME
+ * names a unit in the set, no unit depends on itself, no dependency cycle
+ * (reported in full, "a -> b -> a"; Network=container:NAME counts as
+ * Requires=NAME), no host port claimed twice, no fixed address given twice (a
+ * conflict is reported on the unit whose name sorts later, naming the other's
+ * file and line). Wants= on a missing unit is a warning. On success,
+ * ORDER[0..N) holds the indexes of U in start order (dependencies first).
+ * Returns 0 or -1. */
 int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, struct berth_diag *diag);
 
 /* The environment of one start: the unit's Environment= overlaid with its
@@ -125,5 +186,7 @@ int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, stru
 char **berth_unit_start_env(const struct berth_unit *u, struct berth_diag *diag);
 
 const char *berth_restart_name(enum berth_restart r);
+/* "bridge", "none", "host", "container"; "?" for anything else. */
+const char *berth_net_mode_name(enum berth_net_mode m);
 
 #endif

@@ -335,6 +335,35 @@ int berth_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int berth_parse_ipv4(const char *s, uint32_t *out)
+{
+	uint32_t a = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned part = 0;
+		const char *start;
+
+		if (i > 0 && *s++ != '.')
+			return -1;
+		start = s;
+		while (is_digit(*s) && s - start < 3)
+			part = part * 10 + (unsigned)(*s++ - '0');
+		if (s == start || is_digit(*s) || part > 255 || (start[0] == '0' && s - start > 1))
+			return -1;
+		a = a << 8 | part;
+	}
+	if (*s != '\0')
+		return -1;
+	*out = a;
+	return 0;
+}
+
+char *berth_format_ipv4(uint32_t addr, char *buf)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
+	return buf;
+}
+
 __attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t msglen, const char *fmt, ...)
 {
 	va_list ap;

@@ -39,6 +39,13 @@ const char *berth_signal_name(int sig);
 /* An unsigned decimal integer in [MIN, MAX]; no sign, no spaces, no base prefix. */
 int berth_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* An IPv4 address as a dotted quad: exactly four decimal parts 0..255, no
+ * leading zeros (inet_aton would read "010" as octal 8), no blanks. *OUT is in
+ * host byte order ("10.88.0.2" is 0x0a580002). */
+int berth_parse_ipv4(const char *s, uint32_t *out);
+/* Host-order address -> "10.88.0.2" in BUF (at least 16 bytes); returns BUF. */
+char *berth_format_ipv4(uint32_t addr, char *buf);
+
 /* Split S into words as systemd does for ExecStart= (systemd.syntax(7) "Quoting"):
  * words separated by runs of spaces/tabs; a word may be or contain 'single' or
  * "double" quoted parts (concatenated with adjacent text); inside double quotes

@@ -1,7 +1,8 @@
 /* libFuzzer target: unit file parsing and validation (supervisor/unit.c) on
- * arbitrary bytes, then the checks across units on a set of the parsed unit
- * and two fixed ones that depend on it, so the dependency, order and cycle
- * code runs on fuzzed names. The sanitizers catch memory errors; the checks
+ * arbitrary bytes, with the network runtime off and on, then the checks
+ * across units on a set of the parsed unit and two fixed ones that depend on
+ * it, so the dependency, order, cycle and host-port code runs on fuzzed
+ * names and ports. The sanitizers catch memory errors; the checks
  * below catch broken contracts. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,9 +13,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* "db" comes after "web" (a Requires=db in the input makes a cycle); "cache"
- * wants both. */
-static const char db_text[] = "[Unit]\nAfter=web\n[Container]\nImage=base\nExec=/bin/db\n";
-static const char cache_text[] = "[Unit]\nWants=db web\n[Container]\nRootfs=/srv/cache\nExec=/bin/cache\n";
+ * wants both and joins db's network. db claims a host port and an address,
+ * for the conflict checks; they are parsed with the network runtime on. */
+static const char db_text[] = "[Unit]\nAfter=web\n[Container]\nImage=base\nExec=/bin/db\n"
+			      "PublishPort=127.0.0.1:5432:5432\nPublishPort=53:53/udp\nIPAddress=10.88.0.5\n";
+static const char cache_text[] = "[Unit]\nWants=db web\n[Container]\nRootfs=/srv/cache\nExec=/bin/cache\n"
+				 "Network=container:db\n";
 
 static struct berth_unit *fixed(const char *name, const char *text)
 {
@@ -33,6 +37,36 @@ static struct berth_unit *fixed(const char *name, const char *text)
 	return u;
 }
 
+/* A valid unit's network: nothing but Network=none without the runtime;
+ * addresses, ports and names only on the bridge; the limits; no host port
+ * twice. */
+static void check_net(const struct berth_unit_net *n)
+{
+	int other = n->ip || n->ndns || n->nhosts || n->npublish || n->isolation;
+
+	if (!berth_net_runtime && (n->mode != BERTH_NET_NONE || other))
+		abort();
+	if (n->mode != BERTH_NET_BRIDGE && other)
+		abort();
+	if ((n->mode == BERTH_NET_CONTAINER) != (n->container[0] != '\0'))
+		abort();
+	if (n->ndns > BERTH_NET_MAX_DNS || n->nhosts > BERTH_NET_MAX_HOSTS || n->npublish > BERTH_NET_MAX_PUBLISH)
+		abort();
+	for (int i = 0; i < n->npublish; i++) {
+		const struct berth_net_port *p = &n->publish[i];
+
+		if (!p->host_port || !p->container_port || p->line <= 0)
+			abort();
+		for (int j = 0; j < i; j++)
+			if (n->publish[j].proto == p->proto && n->publish[j].host_port == p->host_port &&
+			    (!n->publish[j].host_ip || !p->host_ip || n->publish[j].host_ip == p->host_ip))
+				abort();
+	}
+	for (int i = 0; i < n->nhosts; i++)
+		if (!n->hosts[i].name[0] || strlen(n->hosts[i].name) > BERTH_NET_HOSTNAME_MAX)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct berth_unit *db, *cache;
@@ -42,11 +76,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (!db) {
+		berth_net_runtime = 1;
 		db = fixed("db", db_text);
 		cache = fixed("cache", cache_text);
 	}
 	if (!u)
 		return 0;
+	/* Both settings of the network runtime (issue 6), by the input's length:
+	 * deterministic, so a crash reproduces from its input alone. */
+	berth_net_runtime = (int)(size & 1);
 	r = berth_unit_parse((const char *)data, size, "/t/web.container", "web", u, &d);
 	/* Success and failure are what DIAG says; every line names the file. */
 	if ((r == 0) != (d.errors == 0) || (r != 0 && r != -1))
@@ -65,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			path |= strncmp(u->envp[i], "PATH=", 5) == 0;
 		if (!path || u->restart_max_us < u->restart_us || (u->c.cap_add & u->c.cap_drop))
 			abort();
+		check_net(&u->net);
 	}
 	/* The checks across units, on what was parsed (valid or not). */
 	set[0] = u;

@@ -1,8 +1,8 @@
 /* Unit tests of the supervisor's pure parts: unit files (parsing, every error
  * with its exact FILE:LINE text, loading with the file and image checks, the
- * checks across units, the environment of a start), the lifecycle state
- * machine with a fake clock, the control protocol, and the log writer (in a
- * temporary directory). */
+ * checks across units, the network keys with the runtime off and on, the
+ * environment of a start), the lifecycle state machine with a fake clock, the
+ * control protocol, and the log writer (in a temporary directory). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -358,6 +358,10 @@ static void parse_defaults(void)
 	CHECK(u->c.nvolumes == 0 && u->c.ntmpfs == 0 && u->c.nuidmap == 0);
 	CHECK(u->userns_manual == 0 && u->run_init == 0);
 	CHECK(u->c.uid == 0 && u->c.gid == 0 && u->c.workdir[0] == '\0');
+	/* Without the network runtime (issue 6): only loopback. */
+	CHECK(berth_net_runtime == 0);
+	CHECK(u->net.mode == BERTH_NET_NONE && u->net.ip == 0 && u->net.ndns == 0 && u->net.nhosts == 0 &&
+	      u->net.npublish == 0 && u->net.isolation == 0);
 	CHECK_STR(u->c.rootfs, "/usr/lib/berth/images/base");
 	CHECK(u->argv[0] && u->argv[1] == NULL);
 	CHECK_STR(u->argv[0], "/bin/true");
@@ -543,10 +547,8 @@ static void error_values(void)
 		  L(4) "UserNS=host: 'host' is refused: every container has its own user namespace, so root "
 		       "in a container is never root on the host\n");
 	CHECK_STR(diag_of(TAIL "UserNS=private\n"), L(4) "UserNS=private: 'private' is not auto or manual\n");
-	CHECK_STR(diag_of(TAIL "Network=bridge\n"),
-		  L(4) "Network=bridge: 'bridge' is not available yet: a container has its own network "
-		       "namespace with only loopback (Network=none)\n");
-	CHECK_STR(diag_of(TAIL "Network=lan\n"), L(4) "Network=lan: 'lan' is not none\n");
+	CHECK_STR(diag_of(TAIL "Network=lan\n"),
+		  L(4) "Network=lan: 'lan' is not bridge, none, host or container:NAME\n");
 	CHECK_STR(diag_of(TAIL "AddCapability=SYS_ADMIN\n"),
 		  L(4) "AddCapability=SYS_ADMIN: CAP_SYS_ADMIN is refused: it would let the container "
 		       "remount its image writable\n");
@@ -713,6 +715,12 @@ static void error_ids_env_host(void)
 		  L(4) "HostName=-bad: '-bad' is not a host name (RFC 1123, at most 63 characters)\n");
 	CHECK_STR(diag_of(TAIL "HostName=a..b\n"),
 		  L(4) "HostName=a..b: 'a..b' is not a host name (RFC 1123, at most 63 characters)\n");
+	/* A label neither starts nor ends with '-'. */
+	CHECK_STR(diag_of(TAIL "HostName=a.-b\n"),
+		  L(4) "HostName=a.-b: 'a.-b' is not a host name (RFC 1123, at most 63 characters)\n");
+	CHECK_STR(diag_of(TAIL "HostName=a-.b\n"),
+		  L(4) "HostName=a-.b: 'a-.b' is not a host name (RFC 1123, at most 63 characters)\n");
+	CHECK_STR(diag_of(TAIL "HostName=a-b.c-d\n"), "");
 	CHECK_STR(diag_of(TAIL "HostName=under_score\n"),
 		  L(4) "HostName=under_score: 'under_score' is not a host name (RFC 1123, at most 63 characters)\n");
 	CHECK_STR(diag_of(TAIL "EnvironmentFile=-\n"), L(4) "EnvironmentFile=-: '-' is not a file name\n");
@@ -794,6 +802,11 @@ static void unit_names(void)
 	CHECK(berth_unit_name_of("web.container", name, 3) == -1);
 	CHECK_STR(berth_restart_name(BERTH_RESTART_ON_ABNORMAL), "on-abnormal");
 	CHECK_STR(berth_restart_name((enum berth_restart)99), "?");
+	CHECK_STR(berth_net_mode_name(BERTH_NET_BRIDGE), "bridge");
+	CHECK_STR(berth_net_mode_name(BERTH_NET_NONE), "none");
+	CHECK_STR(berth_net_mode_name(BERTH_NET_HOST), "host");
+	CHECK_STR(berth_net_mode_name(BERTH_NET_CONTAINER), "container");
+	CHECK_STR(berth_net_mode_name((enum berth_net_mode)9), "?");
 	/* A bad name is refused before anything else. */
 	{
 		struct berth_unit *u = calloc(1, sizeof(*u));
@@ -1144,6 +1157,452 @@ static void units_errors(void)
 	berth_diag_free(&d);
 	for (int i = 0; i < 3; i++)
 		berth_unit_free(u[i]);
+}
+
+/* --- networking (issue 6) --- */
+
+/* While BERTH_NET_RUNTIME is 0 (berth_net_runtime as built): Network=none
+ * is the default and the only value; every other network key is refused at
+ * its line, after its value's own checks. */
+#define NOT_YET "not available yet (issue 6): a container has only loopback (Network=none) until " \
+		"the bridge runtime lands\n"
+
+static void net_runtime_off(void)
+{
+	struct berth_unit *u;
+	const char *t = TAIL "Network=none\nDNS=\nAddHost=\nPublishPort=\n";
+
+	CHECK(berth_net_runtime == 0);
+	CHECK(parse_len(t, strlen(t), &u) == 0);
+	CHECK_STR(got, "");
+	CHECK(u->net.mode == BERTH_NET_NONE && u->seen_line[16] == 4);
+	berth_unit_free(u);
+	CHECK_STR(diag_of(TAIL "Network=bridge\n"),
+		  L(4) "Network=bridge: not available yet (issue 6); only Network=none is\n");
+	CHECK_STR(diag_of(TAIL "Network=host\n"), L(4) "Network=host: not available yet (issue 6); only Network=none is\n");
+	CHECK_STR(diag_of(TAIL "Network=container:db\n"),
+		  L(4) "Network=container:db: not available yet (issue 6); only Network=none is\n");
+	CHECK_STR(diag_of(TAIL "IPAddress=10.88.0.5\nIP=10.88.0.6\n"),
+		  L(4) "IPAddress=10.88.0.5: " NOT_YET L(5) "IP= is already set on line 4\n");
+	CHECK_STR(diag_of(TAIL "IP=10.88.0.6\n"), L(4) "IP=10.88.0.6: " NOT_YET);
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:80\n"), L(4) "PublishPort=8080:80: " NOT_YET);
+	CHECK_STR(diag_of(TAIL "DNS=1.1.1.1\n"), L(4) "DNS=1.1.1.1: " NOT_YET);
+	CHECK_STR(diag_of(TAIL "AddHost=db:10.88.0.2\n"), L(4) "AddHost=db:10.88.0.2: " NOT_YET);
+	CHECK_STR(diag_of(TAIL "NetworkIsolation=yes\n"), L(4) "NetworkIsolation=yes: " NOT_YET);
+	CHECK_STR(diag_of(TAIL "NetworkIsolation=no\n"), L(4) "NetworkIsolation=no: " NOT_YET);
+	/* A bad value is named as such first. */
+	CHECK_STR(diag_of(TAIL "PublishPort=80\nNetwork=lan\n"),
+		  L(4) "PublishPort=80: '80' has no host port: give [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (no "
+		       "random host ports on an appliance)\n"
+		  L(5) "Network=lan: 'lan' is not bridge, none, host or container:NAME\n");
+	/* Nothing reaches the unit, so a refused key leaves no conflict behind. */
+	CHECK_STR(diag_of(TAIL "Network=none\nPublishPort=8080:80\n"), L(5) "PublishPort=8080:80: " NOT_YET);
+}
+
+/* The rest runs with the runtime on, as when BERTH_NET_RUNTIME is 1. */
+static void net_keys(void)
+{
+	struct berth_unit *u;
+	const char *t = TAIL
+		"Network=bridge\n"                                   /* 4 */
+		"IPAddress=10.88.0.5\n"                              /* 5 */
+		"DNS=1.1.1.1 9.9.9.9\n"                              /* 6 */
+		"DNS=10.88.0.1\n"                                    /* 7 */
+		"AddHost=db:10.88.0.2 cache.internal.example:10.88.0.3\n" /* 8 */
+		"AddHost=gw:192.168.1.1\n"                           /* 9 */
+		"PublishPort=8080:80\n"                              /* 10 */
+		"PublishPort=127.0.0.1:8443:443/tcp\n"               /* 11 */
+		"PublishPort=5353:53/UDP\n"                          /* 12 */
+		"PublishPort=8080:80/udp\n"                          /* 13 */
+		"PublishPort=10.0.0.1:9000:9000\n"                   /* 14 */
+		"PublishPort=10.0.0.2:9000:9001\n"                   /* 15 */
+		"NetworkIsolation=yes\n";                            /* 16 */
+	const struct berth_net_port *p;
+
+	CHECK(berth_net_runtime == 1);
+	CHECK(parse_len(t, strlen(t), &u) == 0);
+	CHECK_STR(got, "");
+	CHECK(u->net.mode == BERTH_NET_BRIDGE && u->net.container[0] == '\0');
+	CHECK(u->net.ip == 0x0a580005);
+	CHECK_STR(u->net.ip_key, "IPAddress");
+	CHECK(u->net.ndns == 3 && u->net.dns_line == 6);
+	CHECK(u->net.dns[0] == 0x01010101 && u->net.dns[1] == 0x09090909 && u->net.dns[2] == 0x0a580001);
+	CHECK(u->net.nhosts == 3);
+	CHECK_STR(u->net.hosts[0].name, "db");
+	CHECK(u->net.hosts[0].ip == 0x0a580002 && u->net.hosts[0].line == 8);
+	CHECK_STR(u->net.hosts[1].name, "cache.internal.example");
+	CHECK(u->net.hosts[1].ip == 0x0a580003 && u->net.hosts[1].line == 8);
+	CHECK_STR(u->net.hosts[2].name, "gw");
+	CHECK(u->net.hosts[2].ip == 0xc0a80101 && u->net.hosts[2].line == 9);
+	CHECK(u->net.npublish == 6);
+	p = u->net.publish;
+	CHECK(p[0].host_ip == 0 && p[0].host_port == 8080 && p[0].container_port == 80 &&
+	      p[0].proto == BERTH_PROTO_TCP && p[0].line == 10);
+	CHECK(p[1].host_ip == 0x7f000001 && p[1].host_port == 8443 && p[1].container_port == 443 &&
+	      p[1].proto == BERTH_PROTO_TCP && p[1].line == 11);
+	CHECK(p[2].host_port == 5353 && p[2].container_port == 53 && p[2].proto == BERTH_PROTO_UDP);
+	/* The same port number over another protocol, or on another address. */
+	CHECK(p[3].host_port == 8080 && p[3].proto == BERTH_PROTO_UDP);
+	CHECK(p[4].host_ip == 0x0a000001 && p[5].host_ip == 0x0a000002 && p[5].container_port == 9001);
+	CHECK(u->net.isolation == 1);
+	berth_unit_free(u);
+
+	/* The default is the bridge, with nothing fixed. */
+	CHECK(parse_len(TAIL, strlen(TAIL), &u) == 0);
+	CHECK(u->net.mode == BERTH_NET_BRIDGE && u->net.ip == 0 && u->net.ndns == 0 && u->net.nhosts == 0 &&
+	      u->net.npublish == 0 && u->net.isolation == 0);
+	berth_unit_free(u);
+
+	/* IP= is Quadlet's name for IPAddress=: the same setting. */
+	CHECK(parse_len(TAIL "IP=172.16.5.4\n", strlen(TAIL "IP=172.16.5.4\n"), &u) == 0);
+	CHECK(u->net.ip == 0xac100504);
+	CHECK_STR(u->net.ip_key, "IP");
+	berth_unit_free(u);
+
+	/* The other modes; values are case-insensitive, unit names are not. */
+	t = TAIL "Network=HOST\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0 && u->net.mode == BERTH_NET_HOST);
+	berth_unit_free(u);
+	t = TAIL "Network=None\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0 && u->net.mode == BERTH_NET_NONE);
+	berth_unit_free(u);
+	t = TAIL "Network=container:db\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0 && u->net.mode == BERTH_NET_CONTAINER);
+	CHECK_STR(u->net.container, "db");
+	berth_unit_free(u);
+	/* Quadlet's spelling, and the suffix dropped from container:NAME. */
+	t = TAIL "Network=db.container\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0 && u->net.mode == BERTH_NET_CONTAINER);
+	CHECK_STR(u->net.container, "db");
+	berth_unit_free(u);
+	t = TAIL "Network=container:db.container\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0);
+	CHECK_STR(u->net.container, "db");
+	berth_unit_free(u);
+
+	/* "Key=" clears the lists; a port and a name are free again. */
+	t = TAIL "PublishPort=8080:80\nPublishPort=\nPublishPort=8080:81\nDNS=1.1.1.1 1.0.0.1 8.8.8.8\nDNS=\n"
+		 "DNS=9.9.9.9\nAddHost=db:10.88.0.2\nAddHost=\nAddHost=db:10.88.0.9\n";
+	CHECK(parse_len(t, strlen(t), &u) == 0);
+	CHECK_STR(got, "");
+	CHECK(u->net.npublish == 1 && u->net.publish[0].container_port == 81 && u->net.publish[0].line == 6);
+	CHECK(u->net.ndns == 1 && u->net.dns[0] == 0x09090909 && u->net.dns_line == 9);
+	CHECK(u->net.nhosts == 1 && u->net.hosts[0].ip == 0x0a580009 && u->net.hosts[0].line == 12);
+	berth_unit_free(u);
+
+	/* The limits: 3 servers, 16 names, 16 ports. */
+	{
+		char big[2048];
+		size_t off = (size_t)snprintf(big, sizeof(big), "%sDNS=1.1.1.1\nDNS=2.2.2.2 3.3.3.3\n", TAIL);
+
+		for (int i = 0; i < 16; i++)
+			off += (size_t)snprintf(big + off, sizeof(big) - off, "PublishPort=%d:80\nAddHost=h%d:10.0.0.%d\n",
+						1000 + i, i, i + 1);
+		CHECK(parse_len(big, off, &u) == 0);
+		CHECK(u->net.ndns == 3 && u->net.npublish == 16 && u->net.nhosts == 16);
+		berth_unit_free(u);
+		snprintf(big + off, sizeof(big) - off, "PublishPort=2000:80\nAddHost=h99:10.0.0.99\nDNS=4.4.4.4\n");
+		CHECK_STR(diag_of(big), L(38) "PublishPort=2000:80: more than 16 published ports\n"
+					L(39) "AddHost=h99:10.0.0.99: more than 16 AddHost= entries\n"
+					L(40) "DNS=4.4.4.4: more than 3 DNS servers (the resolver uses 3)\n");
+	}
+}
+
+#define A70 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static void net_errors(void)
+{
+	char name[320];
+
+	CHECK(berth_net_runtime == 1);
+	/* Network= */
+	CHECK_STR(diag_of(TAIL "Network=lan\n"), L(4) "Network=lan: 'lan' is not bridge, none, host or container:NAME\n");
+	CHECK_STR(diag_of(TAIL "Network=brige\n"),
+		  L(4) "Network=brige: 'brige' is not bridge, none, host or container:NAME; did you mean 'bridge'?\n");
+	CHECK_STR(diag_of(TAIL "Network=backend.network\n"),
+		  L(4) "Network=backend.network: 'backend.network': Quadlet's named networks are not supported; "
+		       "the units with Network=bridge share one bridge\n");
+	CHECK_STR(diag_of(TAIL "Network=container:web\n"),
+		  L(4) "Network=container:web: a unit cannot join its own network\n");
+	CHECK_STR(diag_of(TAIL "Network=web.container\n"),
+		  L(4) "Network=web.container: a unit cannot join its own network\n");
+	CHECK_STR(diag_of(TAIL "Network=container:DB\n"), L(4) "Network=container:DB: 'DB' is not a unit name\n");
+	CHECK_STR(diag_of(TAIL "Network=container:\n"), L(4) "Network=container:: '' is not a unit name\n");
+	CHECK_STR(diag_of(TAIL "Network=container:events\n"),
+		  L(4) "Network=container:events: 'events' is not a unit name\n");
+	CHECK_STR(diag_of(TAIL "Network=none\nNetwork=host\n"), L(5) "Network= is already set on line 4\n");
+	/* IPAddress= and IP= */
+	CHECK_STR(diag_of(TAIL "IPAddress=10.88.0\n"),
+		  L(4) "IPAddress=10.88.0: '10.88.0' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "IPAddress=010.88.0.5\n"),
+		  L(4) "IPAddress=010.88.0.5: '010.88.0.5' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "IP=fd00::5\n"),
+		  L(4) "IP=fd00::5: 'fd00::5' is not an IPv4 address (a.b.c.d); IPv6 is not supported\n");
+	CHECK_STR(diag_of(TAIL "IPAddress=127.0.0.2\n"),
+		  L(4) "IPAddress=127.0.0.2: '127.0.0.2' cannot be a container's address (0.0.0.0/8, "
+		       "127.0.0.0/8 and 224.0.0.0 and above are refused)\n");
+	CHECK(strstr(diag_of(TAIL "IPAddress=0.0.0.0\n"), "cannot be a container's address"));
+	CHECK(strstr(diag_of(TAIL "IPAddress=224.0.0.1\n"), "cannot be a container's address"));
+	CHECK(strstr(diag_of(TAIL "IPAddress=255.255.255.255\n"), "cannot be a container's address"));
+	CHECK_STR(diag_of(TAIL "IPAddress=223.255.255.254\n"), "");
+	CHECK_STR(diag_of(TAIL "IPAddress=1.0.0.1\n"), "");
+	/* Both names: one setting, set twice. */
+	CHECK_STR(diag_of(TAIL "IPAddress=10.88.0.5\nIP=10.88.0.6\n"), L(5) "IP= is already set on line 4\n");
+	CHECK_STR(diag_of(TAIL "IP=10.88.0.5\n\nIPAddress=10.88.0.5\n"), L(6) "IPAddress= is already set on line 4\n");
+	/* DNS= */
+	CHECK_STR(diag_of(TAIL "DNS=one.one.one.one\n"),
+		  L(4) "DNS=one.one.one.one: 'one.one.one.one' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "DNS=2606:4700::1111\n"),
+		  L(4) "DNS=2606:4700::1111: '2606:4700::1111' is not an IPv4 address (a.b.c.d); IPv6 is not "
+		       "supported\n");
+	CHECK_STR(diag_of(TAIL "DNS=1.1.1.1 1.0.0.1 8.8.8.8 8.8.4.4\n"),
+		  L(4) "DNS=1.1.1.1 1.0.0.1 8.8.8.8 8.8.4.4: more than 3 DNS servers (the resolver uses 3)\n");
+	/* A refused line adds nothing: the next one still fits. */
+	CHECK_STR(diag_of(TAIL "DNS=1.1.1.1 bad\nDNS=1.1.1.1 1.0.0.1 8.8.8.8\n"),
+		  L(4) "DNS=1.1.1.1 bad: 'bad' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "DNS=\"1.1.1.1\n"), L(4) "DNS=\"1.1.1.1: unterminated quote\n");
+	/* AddHost= */
+	CHECK_STR(diag_of(TAIL "AddHost=db\n"), L(4) "AddHost=db: 'db' is not NAME:IP\n");
+	CHECK_STR(diag_of(TAIL "AddHost=-db:10.0.0.1\n"),
+		  L(4) "AddHost=-db:10.0.0.1: '-db' is not a host name (RFC 1123: labels of letters, digits and "
+		       "'-', at most 253 characters)\n");
+	CHECK(strstr(diag_of(TAIL "AddHost=db-.x:10.0.0.1\n"), "'db-.x' is not a host name"));
+	CHECK(strstr(diag_of(TAIL "AddHost=a.-b:10.0.0.1\n"), "'a.-b' is not a host name"));
+	CHECK(strstr(diag_of(TAIL "AddHost=a..b:10.0.0.1\n"), "'a..b' is not a host name"));
+	CHECK(strstr(diag_of(TAIL "AddHost=under_score:10.0.0.1\n"), "'under_score' is not a host name"));
+	CHECK(strstr(diag_of(TAIL "AddHost=:10.0.0.1\n"), "'' is not a host name"));
+	CHECK_STR(diag_of(TAIL "AddHost=db:10.0.0\n"), L(4) "AddHost=db:10.0.0: '10.0.0' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "AddHost=db:host-gateway\n"),
+		  L(4) "AddHost=db:host-gateway: 'host-gateway' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "AddHost=db:::1\n"),
+		  L(4) "AddHost=db:::1: '::1' is not an IPv4 address (a.b.c.d); IPv6 is not supported\n");
+	CHECK_STR(diag_of(TAIL "AddHost=db:10.0.0.1\nAddHost=DB:10.0.0.2\n"),
+		  L(5) "AddHost=DB:10.0.0.2: 'DB' is already in AddHost= on line 4\n");
+	CHECK_STR(diag_of(TAIL "AddHost=db:10.0.0.1 db:10.0.0.2\n"),
+		  L(4) "AddHost=db:10.0.0.1 db:10.0.0.2: 'db' is given twice\n");
+	/* Labels of 63, names of 253 characters at most. */
+	snprintf(name, sizeof(name), TAIL "AddHost=%.63s.%.63s.%.63s.%.61s:10.0.0.1\n", A70, A70, A70, A70);
+	CHECK_STR(diag_of(name), "");
+	snprintf(name, sizeof(name), TAIL "AddHost=%.63s.%.63s.%.63s.%.62s:10.0.0.1\n", A70, A70, A70, A70);
+	CHECK(strstr(diag_of(name), "is not a host name"));
+	snprintf(name, sizeof(name), TAIL "AddHost=%.64s:10.0.0.1\n", A70);
+	CHECK(strstr(diag_of(name), "is not a host name"));
+	/* PublishPort= */
+	CHECK_STR(diag_of(TAIL "PublishPort=80\n"),
+		  L(4) "PublishPort=80: '80' has no host port: give [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (no "
+		       "random host ports on an appliance)\n");
+	CHECK(strstr(diag_of(TAIL "PublishPort=:80\n"), "':80' has no host port"));
+	CHECK(strstr(diag_of(TAIL "PublishPort=127.0.0.1::80\n"), "'127.0.0.1::80' has no host port"));
+	CHECK_STR(diag_of(TAIL "PublishPort=8080-8081:80-81\n"),
+		  L(4) "PublishPort=8080-8081:80-81: port ranges are not supported; one PublishPort= per port\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:80-81/udp\n"),
+		  L(4) "PublishPort=8080:80-81/udp: port ranges are not supported; one PublishPort= per port\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:80/sctp\n"),
+		  L(4) "PublishPort=8080:80/sctp: protocol 'sctp' is not tcp or udp\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=0:80\n"), L(4) "PublishPort=0:80: host port '0' is not a port (1..65535)\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:65536\n"),
+		  L(4) "PublishPort=8080:65536: container port '65536' is not a port (1..65535)\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=http:80\n"),
+		  L(4) "PublishPort=http:80: host port 'http' is not a port (1..65535)\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=1.2.3:8080:80\n"),
+		  L(4) "PublishPort=1.2.3:8080:80: '1.2.3' is not an IPv4 address (a.b.c.d)\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=:8080:80\n"),
+		  L(4) "PublishPort=:8080:80: ':8080:80' is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]: the "
+		       "address is empty\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=[::1]:8080:80\n"),
+		  L(4) "PublishPort=[::1]:8080:80: '[::1]:8080:80': IPv6 is not supported\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=1:2:3:4\n"),
+		  L(4) "PublishPort=1:2:3:4: '1:2:3:4' is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=1:2:3:4:5\n"),
+		  L(4) "PublishPort=1:2:3:4:5: '1:2:3:4:5' is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]\n");
+	CHECK(strstr(diag_of(TAIL "PublishPort=100000000000000000000000000000000000000000000000000000000000000:80\n"),
+		     "is not [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]"));
+	/* A host port once per protocol; 0.0.0.0 (no address) overlaps every address. */
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:80\nPublishPort=8080:81/tcp\n"),
+		  L(5) "PublishPort=8080:81/tcp: host port 8080/tcp is already published on line 4\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=127.0.0.1:8080:80\nPublishPort=8080:81\n"),
+		  L(5) "PublishPort=8080:81: host port 8080/tcp is already published on line 4\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=53:53/udp\nPublishPort=10.0.0.1:53:54/udp\n"),
+		  L(5) "PublishPort=10.0.0.1:53:54/udp: host port 10.0.0.1:53/udp is already published on line 4\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=8080:80\nPublishPort=0.0.0.0:8080:80\n"),
+		  L(5) "PublishPort=0.0.0.0:8080:80: host port 8080/tcp is already published on line 4\n");
+	/* NetworkIsolation= */
+	CHECK_STR(diag_of(TAIL "NetworkIsolation=maybe\n"),
+		  L(4) "NetworkIsolation=maybe: 'maybe' is not a boolean (yes/no, true/false, on/off, 1/0)\n");
+	/* Refused Quadlet keys. */
+	CHECK_STR(diag_of(TAIL "IP6=fd00::5\nNetworkAlias=www\nDNSSearch=example.com\nDNSOption=ndots:1\n"
+			       "ExposeHostPort=80\n"),
+		  L(4) "IP6= is not supported: IPv6 is not supported: the bridge is IPv4 only\n"
+		  L(5) "NetworkAlias= is not supported: network aliases are not supported\n"
+		  L(6) "DNSSearch= is not supported: the container's resolv.conf lists only the DNS= servers\n"
+		  L(7) "DNSOption= is not supported: the container's resolv.conf lists only the DNS= servers\n"
+		  L(8) "ExposeHostPort= is not supported: exposing a port without publishing it does nothing; "
+		       "use PublishPort=\n");
+	CHECK_STR(diag_of(TAIL "PublishPorts=80:80\n"),
+		  L(4) "unknown key 'PublishPorts' in [Container]; did you mean 'PublishPort'?\n");
+	CHECK_STR(diag_of("[Service]\nPublishPort=80:80\n" TAIL),
+		  L(2) "PublishPort= belongs in [Container], not [Service]\n");
+}
+
+/* The keys of the container's own stack, with another Network=: one error per
+ * key, at its first line, naming the line of Network=. */
+static void net_mode_conflicts(void)
+{
+	const char *t = TAIL
+		"NetworkIsolation=no\n"    /* 4 */
+		"PublishPort=8080:80\n"    /* 5 */
+		"Network=none\n"           /* 6 */
+		"DNS=1.1.1.1\n"            /* 7 */
+		"IPAddress=10.88.0.5\n"    /* 8 */
+		"AddHost=db:10.88.0.2\n"   /* 9 */
+		"PublishPort=8081:81\n"    /* 10 */
+		"DNS=8.8.8.8\n";           /* 11 */
+
+	CHECK(berth_net_runtime == 1);
+	CHECK_STR(diag_of(t),
+		  L(4) "NetworkIsolation= is not allowed with Network=none (line 6): the container has only loopback\n"
+		  L(5) "PublishPort= is not allowed with Network=none (line 6): the container has only loopback\n"
+		  L(7) "DNS= is not allowed with Network=none (line 6): the container has only loopback\n"
+		  L(8) "IPAddress= is not allowed with Network=none (line 6): the container has only loopback\n"
+		  L(9) "AddHost= is not allowed with Network=none (line 6): the container has only loopback\n");
+	CHECK(got_errors == 5);
+	CHECK_STR(diag_of(TAIL "Network=host\nPublishPort=80:80\n"),
+		  L(5) "PublishPort= is not allowed with Network=host (line 4): the container uses the host's "
+		       "network stack\n");
+	CHECK_STR(diag_of(TAIL "IP=10.88.0.7\nNetwork=container:db\nDNS=1.1.1.1\n"),
+		  L(4) "IP= is not allowed with Network=container:db (line 5): the network stack is the other "
+		       "unit's; set it there\n"
+		  L(6) "DNS= is not allowed with Network=container:db (line 5): the network stack is the other "
+		       "unit's; set it there\n");
+	/* A bad value is reported as such, and the key still does not belong. */
+	CHECK_STR(diag_of(TAIL "Network=host\nIPAddress=nope\nNetworkIsolation=maybe\n"),
+		  L(5) "IPAddress=nope: 'nope' is not an IPv4 address (a.b.c.d)\n"
+		  L(6) "NetworkIsolation=maybe: 'maybe' is not a boolean (yes/no, true/false, on/off, 1/0)\n"
+		  L(5) "IPAddress= is not allowed with Network=host (line 4): the container uses the host's "
+		       "network stack\n"
+		  L(6) "NetworkIsolation= is not allowed with Network=host (line 4): the container uses the "
+		       "host's network stack\n");
+	/* Cleared lists are not there; an explicit bridge takes them all. */
+	CHECK_STR(diag_of(TAIL "Network=none\nDNS=1.1.1.1\nDNS=\n"), "");
+	CHECK_STR(diag_of(TAIL "Network=bridge\nIP=10.88.0.5\nNetworkIsolation=yes\nDNS=1.1.1.1\n"), "");
+}
+
+/* Across units: Network=container:NAME, host ports, fixed addresses. */
+static void net_units(void)
+{
+	struct berth_unit *u[3];
+	struct berth_diag d = { 0 };
+	size_t order[3];
+
+	CHECK(berth_net_runtime == 1);
+	/* Joining a unit's network orders after it, as Requires= does. */
+	u[0] = mk("web", "[Container]\nImage=base\nExec=/bin/true\nNetwork=container:db\n");
+	u[1] = mk("db", TAIL);
+	CHECK(berth_units_check(u, 2, order, &d) == 0);
+	CHECK_STR(berth_diag_text(&d), "");
+	CHECK(order[0] == 1 && order[1] == 0);
+	/* The unit must exist. */
+	CHECK(berth_units_check(u, 1, order, &d) == -1);
+	CHECK_STR(berth_diag_text(&d), "/t/web.container:4: Network=container:db: no such unit\n");
+	berth_diag_free(&d);
+	berth_unit_free(u[1]);
+	/* And it closes cycles. */
+	u[1] = mk("db", "[Unit]\nAfter=web\n" TAIL);
+	CHECK(berth_units_check(u, 2, order, &d) == -1);
+	CHECK_STR(berth_diag_text(&d), "/t/web.container: dependency cycle: web -> db -> web\n");
+	berth_diag_free(&d);
+	berth_unit_free(u[0]);
+	berth_unit_free(u[1]);
+
+	/* A host port twice: the error is on the unit whose name sorts later,
+	 * whatever the order of the set, and names the other's line. */
+	u[0] = mk("b", TAIL "PublishPort=8080:80/udp\nPublishPort=127.0.0.1:8080:81\n");
+	u[1] = mk("a", TAIL "\nPublishPort=8080:80\n");
+	u[2] = mk("c", TAIL "PublishPort=10.0.0.1:9000:9000\nPublishPort=10.0.0.2:9000:9000\n");
+	CHECK(berth_units_check(u, 3, order, &d) == -1);
+	CHECK_STR(berth_diag_text(&d), "/t/b.container:5: PublishPort=127.0.0.1:8080:81/tcp: host port "
+				       "127.0.0.1:8080/tcp is already published by /t/a.container:5 "
+				       "(PublishPort=8080:80/tcp)\n");
+	CHECK(d.errors == 1);
+	berth_diag_free(&d);
+	{
+		struct berth_unit *v[3] = { u[2], u[1], u[0] };
+
+		CHECK(berth_units_check(v, 3, order, &d) == -1);
+		CHECK(strncmp(berth_diag_text(&d), "/t/b.container:5: ", 18) == 0 && d.errors == 1);
+		berth_diag_free(&d);
+	}
+	/* Without b: distinct addresses, ports and protocols do not conflict. */
+	{
+		struct berth_unit *v[2] = { u[1], u[2] };
+		struct berth_unit *e = mk("e", TAIL "PublishPort=8080:80/udp\nPublishPort=10.0.0.3:9000:1\n");
+		struct berth_unit *w[3] = { u[1], u[2], e };
+
+		CHECK(berth_units_check(v, 2, order, &d) == 0);
+		CHECK(berth_units_check(w, 3, order, &d) == 0);
+		CHECK_STR(berth_diag_text(&d), "");
+		berth_unit_free(e);
+	}
+	/* Three claims of one port: each later one names the first. */
+	{
+		struct berth_unit *x = mk("x", TAIL "PublishPort=10.0.0.1:9000:1\n");
+		struct berth_unit *y = mk("y", TAIL "PublishPort=9000:2\n");
+		struct berth_unit *w[3] = { y, x, u[2] };
+
+		CHECK(berth_units_check(w, 3, order, &d) == -1);
+		CHECK_STR(berth_diag_text(&d),
+			  "/t/x.container:4: PublishPort=10.0.0.1:9000:1/tcp: host port 10.0.0.1:9000/tcp is "
+			  "already published by /t/c.container:4 (PublishPort=10.0.0.1:9000:9000/tcp)\n"
+			  "/t/y.container:4: PublishPort=9000:2/tcp: host port 9000/tcp is already published by "
+			  "/t/c.container:4 (PublishPort=10.0.0.1:9000:9000/tcp)\n");
+		berth_diag_free(&d);
+		berth_unit_free(x);
+		berth_unit_free(y);
+	}
+	for (int i = 0; i < 3; i++)
+		berth_unit_free(u[i]);
+
+	/* A fixed address twice. */
+	u[0] = mk("b", TAIL "IP=10.88.0.5\n");
+	u[1] = mk("a", TAIL "\n\nIPAddress=10.88.0.5\n");
+	u[2] = mk("c", TAIL "IPAddress=10.88.0.6\n");
+	CHECK(berth_units_check(u, 3, order, &d) == -1);
+	CHECK_STR(berth_diag_text(&d), "/t/b.container:4: IP=10.88.0.5: already the address of /t/a.container:6 "
+				       "(IPAddress=)\n");
+	berth_diag_free(&d);
+	for (int i = 0; i < 3; i++)
+		berth_unit_free(u[i]);
+}
+
+/* berthctl score: Network=host is systemd's PrivateNetwork=no (2500). */
+static void net_score(void)
+{
+	struct berth_unit *u = NULL;
+	struct berth_score sc;
+	const char *modes[] = { "bridge", "none", "host", "container:db" };
+	unsigned e[4];
+
+	CHECK(berth_net_runtime == 1);
+	for (int m = 0; m < 4; m++) {
+		char t[128];
+		int found = 0;
+
+		snprintf(t, sizeof(t), TAIL "Network=%s\n", modes[m]);
+		CHECK(parse_len(t, strlen(t), &u) == 0);
+		berth_score_unit(u, &sc);
+		berth_unit_free(u);
+		e[m] = sc.exposure;
+		for (int i = 0; i < sc.n; i++)
+			if (strcmp(sc.f[i].name, "PrivateNetwork=") == 0) {
+				CHECK(sc.f[i].weight == 2500 && sc.f[i].range == 1);
+				CHECK(sc.f[i].badness == (m == 2));
+				found = 1;
+			}
+		CHECK(found);
+	}
+	printf("# score: bridge %u, none %u, host %u, container %u\n", e[0], e[1], e[2], e[3]);
+	CHECK(e[0] == e[1] && e[1] == e[3]);
+	CHECK(e[2] > e[0]);
 }
 
 /* --- the lifecycle --- */
@@ -1737,6 +2196,15 @@ static void conf_file(void)
 	berth_diag_free(&d);
 }
 
+/* The network runtime's enabled path, in today's build (unit.h:
+ * berth_net_runtime); reset after each test, as a failed CHECK returns early. */
+#define RUN_NET(fn)                    \
+	do {                           \
+		berth_net_runtime = 1; \
+		RUN(fn);               \
+		berth_net_runtime = 0; \
+	} while (0)
+
 int main(void)
 {
 	RUN(parse_full_unit);
@@ -1768,6 +2236,12 @@ int main(void)
 	}
 	RUN(units_order);
 	RUN(units_errors);
+	RUN(net_runtime_off);
+	RUN_NET(net_keys);
+	RUN_NET(net_errors);
+	RUN_NET(net_mode_conflicts);
+	RUN_NET(net_units);
+	RUN_NET(net_score);
 	RUN(restart_table);
 	RUN(exit_classify);
 	RUN(state_names);

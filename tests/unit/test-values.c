@@ -1,5 +1,5 @@
 /* Unit tests of lib/values.c: booleans, time spans, sizes, signals, integers,
- * ExecStart-style word splitting and did-you-mean. */
+ * ExecStart-style word splitting, did-you-mean and IPv4 addresses. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +487,49 @@ static void did_you_mean(void)
 	CHECK(berth_did_you_mean("aaaa", (const char *const[]){ longw }, 1) == NULL);
 }
 
+static int ip_is(const char *s, uint32_t want)
+{
+	uint32_t v = 4242;
+
+	return berth_parse_ipv4(s, &v) == 0 && v == want;
+}
+
+static int ip_bad(const char *s)
+{
+	uint32_t v = 4242;
+
+	return berth_parse_ipv4(s, &v) == -1 && v == 4242;
+}
+
+static void ipv4(void)
+{
+	char buf[16];
+
+	CHECK(ip_is("10.88.0.2", 0x0a580002));
+	CHECK(ip_is("0.0.0.0", 0));
+	CHECK(ip_is("255.255.255.255", 0xffffffff));
+	CHECK(ip_is("192.168.100.10", 0xc0a8640a));
+	CHECK(ip_bad(""));
+	CHECK(ip_bad("10.88.0"));
+	CHECK(ip_bad("10.88.0.2.1"));
+	CHECK(ip_bad("10.88.0.256"));
+	CHECK(ip_bad("10.88.0.1000"));
+	CHECK(ip_bad("10.88.00.2"));  /* a leading zero: octal to inet_aton */
+	CHECK(ip_bad("010.88.0.2"));
+	CHECK(ip_bad("10.88..2"));
+	CHECK(ip_bad(".10.88.0.2"));
+	CHECK(ip_bad("10.88.0.2."));
+	CHECK(ip_bad(" 10.88.0.2"));
+	CHECK(ip_bad("10.88.0.2 "));
+	CHECK(ip_bad("10.88.0.+2"));
+	CHECK(ip_bad("0x0a.88.0.2"));
+	CHECK(ip_bad("167772162"));
+	CHECK(ip_bad("::1"));
+	CHECK_STR(berth_format_ipv4(0x0a580002, buf), "10.88.0.2");
+	CHECK_STR(berth_format_ipv4(0xffffffff, buf), "255.255.255.255");
+	CHECK_STR(berth_format_ipv4(0, buf), "0.0.0.0");
+}
+
 int main(void)
 {
 	RUN(bools);
@@ -507,5 +550,6 @@ int main(void)
 	RUN(split_errors);
 	RUN(split_max_words);
 	RUN(did_you_mean);
+	RUN(ipv4);
 	return t_failed_total != 0;
 }
