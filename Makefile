@@ -34,7 +34,8 @@ INIT_PURE := init/parse.c init/conf.c
 
 # Unit tests and fuzzers of the supervisor's pure parts (host, ASan+UBSan; the
 # fuzzers with libFuzzer). Each links the sources it needs and the same inih.
-HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units $(B)/host/test-netlink
+HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units $(B)/host/test-netlink \
+              $(B)/host/test-nft
 HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
 .PHONY: all deps image test test-unit test-system run clean distclean
 all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
@@ -134,7 +135,7 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 # The runtime and supervisor library: one archive, so each program links only what it uses.
 SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values.c supervisor/lib/buf.c \
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
-                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c supervisor/netlink.c \
+                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c supervisor/netlink.c supervisor/nft.c \
                 supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
                 supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
@@ -183,6 +184,11 @@ $(B)/host/test-netlink: tests/unit/test-netlink.c tests/unit/t.h supervisor/netl
 		supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/netlink.c supervisor/lib/err.c supervisor/lib/values.c
+$(B)/host/test-nft: tests/unit/test-nft.c tests/unit/t.h supervisor/nft.c supervisor/netlink.c supervisor/lib/err.c \
+		supervisor/lib/values.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/nft.c supervisor/netlink.c supervisor/lib/err.c \
+		supervisor/lib/values.c
 $(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c supervisor/lib/diag.c \
 		supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)

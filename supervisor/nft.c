@@ -1,0 +1,513 @@
+/* nf_tables over netlink (nft.h): one batch (begin, messages, end) per
+ * change, which the kernel applies all or nothing. Each message asks for an
+ * acknowledgement; the first error names the message it answers.
+ *
+ * Expressions load values into registers and compare them, as nft's own
+ * bytecode does ("nft --debug=netlink" shows the same shapes):
+ *   meta nfproto ipv4     meta load nfproto => reg 1; cmp eq reg 1 2
+ *   ip saddr 10.88/16     payload load 4b @ network + 12 => reg 1;
+ *                         bitwise reg 1 = (reg 1 & mask) ^ 0; cmp eq reg 1 net
+ *   tcp dport 8080        meta load l4proto => reg 1; cmp eq reg 1 6;
+ *                         payload load 2b @ transport + 2 => reg 1; cmp eq
+ *   dnat to ip:port       immediate reg 1 ip; immediate reg 2 port; nat dnat */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/values.h"
+#include "netlink.h"
+#include "nft.h"
+
+/* linux/netfilter_bridge.h has it, but clashes with net/if.h. */
+#ifndef NF_BR_FORWARD
+#define NF_BR_FORWARD 2
+#endif
+
+#define BATCH_MAX (64 * 1024)
+#define TABLE "berth"
+
+struct batch {
+	char *buf;
+	size_t len;
+	uint32_t seq, first_seq;
+	int overflow;
+	char what[64][48]; /* what the first acknowledged messages were, by seq - first_seq */
+	int nmsg;          /* messages that are acknowledged */
+};
+
+static struct nlmsghdr *msg_begin(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
+				  const char *what)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)(b->buf + b->len);
+	struct nfgenmsg *g;
+
+	if (b->len + NLMSG_SPACE(sizeof(*g)) > BATCH_MAX) {
+		b->overflow = 1;
+		return NULL;
+	}
+	memset(h, 0, NLMSG_SPACE(sizeof(*g)));
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = b->seq++;
+	h->nlmsg_len = (uint32_t)NLMSG_LENGTH(sizeof(*g));
+	g = NLMSG_DATA(h);
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(res_id);
+	if (what && b->nmsg < 64)
+		snprintf(b->what[b->nmsg], sizeof(b->what[0]), "%s", what);
+	if (what)
+		b->nmsg++;
+	return h;
+}
+
+static void msg_end(struct batch *b, struct nlmsghdr *h)
+{
+	if (h)
+		b->len += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static struct nlattr *put(struct batch *b, struct nlmsghdr *h, uint16_t type, const void *data, size_t len)
+{
+	size_t off = NLMSG_ALIGN(h->nlmsg_len);
+	struct nlattr *a = (struct nlattr *)((char *)h + off);
+
+	if (!h || (char *)h - b->buf + off + NLA_ALIGN(NLA_HDRLEN + len) > BATCH_MAX) {
+		b->overflow = 1;
+		return NULL;
+	}
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	if (len)
+		memcpy((char *)a + NLA_HDRLEN, data, len);
+	memset((char *)a + NLA_HDRLEN + len, 0, NLA_ALIGN(a->nla_len) - a->nla_len);
+	h->nlmsg_len = (uint32_t)(off + NLA_ALIGN(a->nla_len));
+	return a;
+}
+
+static void put_str(struct batch *b, struct nlmsghdr *h, uint16_t type, const char *s)
+{
+	put(b, h, type, s, strlen(s) + 1);
+}
+
+static void put_be32(struct batch *b, struct nlmsghdr *h, uint16_t type, uint32_t v)
+{
+	uint32_t be = htonl(v);
+
+	put(b, h, type, &be, sizeof(be));
+}
+
+static struct nlattr *nest(struct batch *b, struct nlmsghdr *h, uint16_t type)
+{
+	return put(b, h, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void nest_end(struct nlmsghdr *h, struct nlattr *a)
+{
+	if (a)
+		a->nla_len = (uint16_t)((char *)h + h->nlmsg_len - (char *)a);
+}
+
+/* --- expressions, appended inside NFTA_RULE_EXPRESSIONS --- */
+
+static struct nlattr *expr_begin(struct batch *b, struct nlmsghdr *h, const char *name, struct nlattr **data)
+{
+	struct nlattr *e = nest(b, h, NFTA_LIST_ELEM);
+
+	put_str(b, h, NFTA_EXPR_NAME, name);
+	*data = nest(b, h, NFTA_EXPR_DATA);
+	return e;
+}
+
+static void expr_end(struct nlmsghdr *h, struct nlattr *e, struct nlattr *data)
+{
+	nest_end(h, data);
+	nest_end(h, e);
+}
+
+static void e_meta(struct batch *b, struct nlmsghdr *h, uint32_t key, uint32_t reg)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "meta", &d);
+
+	put_be32(b, h, NFTA_META_KEY, key);
+	put_be32(b, h, NFTA_META_DREG, reg);
+	expr_end(h, e, d);
+}
+
+static void e_payload(struct batch *b, struct nlmsghdr *h, uint32_t base, uint32_t offset, uint32_t len)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "payload", &d);
+
+	put_be32(b, h, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	put_be32(b, h, NFTA_PAYLOAD_BASE, base);
+	put_be32(b, h, NFTA_PAYLOAD_OFFSET, offset);
+	put_be32(b, h, NFTA_PAYLOAD_LEN, len);
+	expr_end(h, e, d);
+}
+
+static void put_data(struct batch *b, struct nlmsghdr *h, uint16_t type, const void *v, size_t len)
+{
+	struct nlattr *n = nest(b, h, type);
+
+	put(b, h, NFTA_DATA_VALUE, v, len);
+	nest_end(h, n);
+}
+
+static void e_cmp(struct batch *b, struct nlmsghdr *h, uint32_t op, const void *v, size_t len)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "cmp", &d);
+
+	put_be32(b, h, NFTA_CMP_SREG, NFT_REG_1);
+	put_be32(b, h, NFTA_CMP_OP, op);
+	put_data(b, h, NFTA_CMP_DATA, v, len);
+	expr_end(h, e, d);
+}
+
+/* reg 1 = (reg 1 & MASK) ^ 0, LEN bytes. */
+static void e_mask(struct batch *b, struct nlmsghdr *h, const void *mask, size_t len)
+{
+	static const char zero[16];
+	struct nlattr *d, *e = expr_begin(b, h, "bitwise", &d);
+
+	put_be32(b, h, NFTA_BITWISE_SREG, NFT_REG_1);
+	put_be32(b, h, NFTA_BITWISE_DREG, NFT_REG_1);
+	put_be32(b, h, NFTA_BITWISE_LEN, (uint32_t)len);
+	put_data(b, h, NFTA_BITWISE_MASK, mask, len);
+	put_data(b, h, NFTA_BITWISE_XOR, zero, len);
+	expr_end(h, e, d);
+}
+
+static void e_verdict(struct batch *b, struct nlmsghdr *h, int verdict)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "immediate", &d), *data, *v;
+
+	put_be32(b, h, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+	data = nest(b, h, NFTA_IMMEDIATE_DATA);
+	v = nest(b, h, NFTA_DATA_VERDICT);
+	put_be32(b, h, NFTA_VERDICT_CODE, (uint32_t)verdict);
+	nest_end(h, v);
+	nest_end(h, data);
+	expr_end(h, e, d);
+}
+
+static void e_immediate(struct batch *b, struct nlmsghdr *h, uint32_t reg, const void *v, size_t len)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "immediate", &d);
+
+	put_be32(b, h, NFTA_IMMEDIATE_DREG, reg);
+	put_data(b, h, NFTA_IMMEDIATE_DATA, v, len);
+	expr_end(h, e, d);
+}
+
+static void e_simple(struct batch *b, struct nlmsghdr *h, const char *name)
+{
+	struct nlattr *d, *e = expr_begin(b, h, name, &d);
+
+	expr_end(h, e, d);
+}
+
+/* ct state (KEY NFT_CT_STATE) or status (NFT_CT_STATUS) has any of BITS. */
+static void match_ct(struct batch *b, struct nlmsghdr *h, uint32_t key, uint32_t bits)
+{
+	struct nlattr *d, *e = expr_begin(b, h, "ct", &d);
+	uint32_t zero = 0;
+
+	put_be32(b, h, NFTA_CT_KEY, key);
+	put_be32(b, h, NFTA_CT_DREG, NFT_REG_1);
+	expr_end(h, e, d);
+	e_mask(b, h, &bits, sizeof(bits));
+	e_cmp(b, h, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+static void match_ipv4(struct batch *b, struct nlmsghdr *h)
+{
+	uint8_t v4 = NFPROTO_IPV4;
+
+	e_meta(b, h, NFT_META_NFPROTO, NFT_REG_1);
+	e_cmp(b, h, NFT_CMP_EQ, &v4, sizeof(v4));
+}
+
+/* The interface name compare: the full IFNAMSIZ bytes, NUL-padded. */
+static void match_ifname(struct batch *b, struct nlmsghdr *h, uint32_t key, uint32_t op, const char *name)
+{
+	char buf[IFNAMSIZ] = { 0 };
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	e_meta(b, h, key, NFT_REG_1);
+	e_cmp(b, h, op, buf, sizeof(buf));
+}
+
+/* ip saddr (OFFSET 12) or daddr (16) in NET/PREFIX. */
+static void match_addr(struct batch *b, struct nlmsghdr *h, uint32_t offset, uint32_t net, int prefix)
+{
+	uint32_t mask = htonl(prefix ? 0xffffffffu << (32 - prefix) : 0), v = htonl(net);
+
+	e_payload(b, h, NFT_PAYLOAD_NETWORK_HEADER, offset, 4);
+	if (prefix < 32)
+		e_mask(b, h, &mask, sizeof(mask));
+	v &= mask;
+	e_cmp(b, h, NFT_CMP_EQ, &v, sizeof(v));
+}
+
+/* --- tables, chains, rules --- */
+
+static void table(struct batch *b, uint16_t type, uint8_t family, uint16_t flags)
+{
+	struct nlmsghdr *h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | type, flags | NLM_F_ACK, family, 0,
+				       type == NFT_MSG_DELTABLE ? "delete table" : "create table");
+
+	if (!h)
+		return;
+	put_str(b, h, NFTA_TABLE_NAME, TABLE);
+	msg_end(b, h);
+}
+
+static void chain(struct batch *b, uint8_t family, const char *name, const char *type, uint32_t hook, int prio,
+		  uint32_t policy)
+{
+	char what[48];
+	struct nlmsghdr *h;
+	struct nlattr *hk;
+
+	snprintf(what, sizeof(what), "chain %s", name);
+	h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK, family, 0, what);
+	if (!h)
+		return;
+	put_str(b, h, NFTA_CHAIN_TABLE, TABLE);
+	put_str(b, h, NFTA_CHAIN_NAME, name);
+	hk = nest(b, h, NFTA_CHAIN_HOOK);
+	put_be32(b, h, NFTA_HOOK_HOOKNUM, hook);
+	put_be32(b, h, NFTA_HOOK_PRIORITY, (uint32_t)prio);
+	nest_end(h, hk);
+	put_be32(b, h, NFTA_CHAIN_POLICY, policy);
+	put_str(b, h, NFTA_CHAIN_TYPE, type);
+	msg_end(b, h);
+}
+
+/* A rule: its expressions go between rule_begin and rule_end. */
+static struct nlmsghdr *rule_begin(struct batch *b, uint8_t family, const char *chain_name, const char *what,
+				   struct nlattr **list)
+{
+	struct nlmsghdr *h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+				       NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, family, 0, what);
+
+	if (!h)
+		return NULL;
+	put_str(b, h, NFTA_RULE_TABLE, TABLE);
+	put_str(b, h, NFTA_RULE_CHAIN, chain_name);
+	*list = nest(b, h, NFTA_RULE_EXPRESSIONS);
+	return h;
+}
+
+static void rule_end(struct batch *b, struct nlmsghdr *h, struct nlattr *list)
+{
+	if (!h)
+		return;
+	nest_end(h, list);
+	msg_end(b, h);
+}
+
+static void rule_publish(struct batch *b, const struct berth_nft_publish *p)
+{
+	struct nlattr *list, *d, *e;
+	struct nlmsghdr *h;
+	uint32_t ip = htonl(p->ip), local = RTN_LOCAL;
+	uint16_t port = htons(p->port), hport = htons(p->host_port);
+	char what[48], s[16];
+
+	snprintf(what, sizeof(what), "publish %u/%s -> %s:%u", p->host_port, p->proto == IPPROTO_UDP ? "udp" : "tcp",
+		 berth_format_ipv4(p->ip, s), p->port);
+	h = rule_begin(b, NFPROTO_INET, "prerouting", what, &list);
+	if (!h)
+		return;
+	match_ipv4(b, h);
+	if (p->host_ip)
+		match_addr(b, h, 16, p->host_ip, 32);
+	e_meta(b, h, NFT_META_L4PROTO, NFT_REG_1);
+	e_cmp(b, h, NFT_CMP_EQ, &p->proto, 1);
+	e_payload(b, h, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	e_cmp(b, h, NFT_CMP_EQ, &hport, sizeof(hport));
+	/* fib daddr type local: to this host, whichever of its addresses. */
+	e = expr_begin(b, h, "fib", &d);
+	put_be32(b, h, NFTA_FIB_DREG, NFT_REG_1);
+	put_be32(b, h, NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	put_be32(b, h, NFTA_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	expr_end(h, e, d);
+	e_cmp(b, h, NFT_CMP_EQ, &local, sizeof(local));
+	e_immediate(b, h, NFT_REG_1, &ip, sizeof(ip));
+	e_immediate(b, h, NFT_REG_2, &port, sizeof(port));
+	e = expr_begin(b, h, "nat", &d);
+	put_be32(b, h, NFTA_NAT_TYPE, NFT_NAT_DNAT);
+	put_be32(b, h, NFTA_NAT_FAMILY, NFPROTO_IPV4);
+	put_be32(b, h, NFTA_NAT_REG_ADDR_MIN, NFT_REG_1);
+	put_be32(b, h, NFTA_NAT_REG_PROTO_MIN, NFT_REG_2);
+	expr_end(h, e, d);
+	rule_end(b, h, list);
+}
+
+static void build(struct batch *b, const struct berth_nft_config *c)
+{
+	struct nlattr *list;
+	struct nlmsghdr *h;
+
+	/* Chains; the filter ones accept by default and drop what is listed. */
+	chain(b, NFPROTO_INET, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
+	chain(b, NFPROTO_INET, "postrouting", "nat", NF_INET_POST_ROUTING, 100, NF_ACCEPT);
+	chain(b, NFPROTO_INET, "forward", "filter", NF_INET_FORWARD, 0, NF_ACCEPT);
+	chain(b, NFPROTO_INET, "input", "filter", NF_INET_LOCAL_IN, 0, NF_ACCEPT);
+	for (size_t i = 0; i < c->npublish; i++)
+		rule_publish(b, &c->publish[i]);
+	/* Outbound NAT. */
+	h = rule_begin(b, NFPROTO_INET, "postrouting", "masquerade", &list);
+	if (h) {
+		match_ipv4(b, h);
+		match_addr(b, h, 12, c->subnet, c->prefix);
+		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_NEQ, c->bridge);
+		e_simple(b, h, "masq");
+		rule_end(b, h, list);
+	}
+	/* Isolated: nothing between its address and the subnet's others. */
+	for (size_t i = 0; i < c->nisolated; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			h = rule_begin(b, NFPROTO_INET, "forward", "isolate", &list);
+			if (!h)
+				continue;
+			match_ipv4(b, h);
+			match_addr(b, h, dir ? 16 : 12, c->isolated[i].ip, 32);
+			match_addr(b, h, dir ? 12 : 16, c->subnet, c->prefix);
+			e_verdict(b, h, NF_DROP);
+			rule_end(b, h, list);
+		}
+	/* Into the bridge from elsewhere: replies and published ports only. */
+	h = rule_begin(b, NFPROTO_INET, "forward", "forward replies", &list);
+	if (h) {
+		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
+		match_ct(b, h, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+		e_verdict(b, h, NF_ACCEPT);
+		rule_end(b, h, list);
+	}
+	h = rule_begin(b, NFPROTO_INET, "forward", "forward published", &list);
+	if (h) {
+		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
+		match_ct(b, h, NFT_CT_STATUS, IPS_DST_NAT);
+		e_verdict(b, h, NF_ACCEPT);
+		rule_end(b, h, list);
+	}
+	h = rule_begin(b, NFPROTO_INET, "forward", "forward drop", &list);
+	if (h) {
+		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
+		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_NEQ, c->bridge);
+		e_verdict(b, h, NF_DROP);
+		rule_end(b, h, list);
+	}
+	/* From the bridge to the host: replies only. */
+	h = rule_begin(b, NFPROTO_INET, "input", "input replies", &list);
+	if (h) {
+		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, c->bridge);
+		match_ct(b, h, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+		e_verdict(b, h, NF_ACCEPT);
+		rule_end(b, h, list);
+	}
+	h = rule_begin(b, NFPROTO_INET, "input", "input drop", &list);
+	if (h) {
+		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, c->bridge);
+		e_verdict(b, h, NF_DROP);
+		rule_end(b, h, list);
+	}
+	/* Layer 2: an isolated container's port talks to no other port. */
+	chain(b, NFPROTO_BRIDGE, "forward", "filter", NF_BR_FORWARD, 0, NF_ACCEPT);
+	for (size_t i = 0; i < c->nisolated; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			h = rule_begin(b, NFPROTO_BRIDGE, "forward", "isolate port", &list);
+			if (!h)
+				continue;
+			match_ifname(b, h, dir ? NFT_META_OIFNAME : NFT_META_IIFNAME, NFT_CMP_EQ, c->isolated[i].link);
+			e_verdict(b, h, NF_DROP);
+			rule_end(b, h, list);
+		}
+}
+
+/* Send the batch; every message is acknowledged or the first error wins. */
+static int commit(struct batch *b, struct berth_err *err)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	cleanup_close int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int acks = 0, want = b->nmsg;
+
+	if (b->overflow)
+		return berth_err_set(err, EMSGSIZE, "nftables: ruleset too large");
+	if (fd < 0)
+		return berth_err_sys(err, "nftables: netlink socket");
+	if (sendto(fd, b->buf, b->len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return berth_err_sys(err, "nftables: send");
+	while (acks < want) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return berth_err_sys(err, "nftables: receive");
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			uint32_t k = h->nlmsg_seq - b->first_seq;
+
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				continue;
+			if (e->error)
+				return berth_err_set(err, -e->error, "nftables: %s: %s",
+						     k < 64 && k < (uint32_t)b->nmsg ? b->what[k] : "a rule",
+						     strerror(-e->error));
+			acks++;
+		}
+	}
+	return 0;
+}
+
+/* begin; (create table, delete it, create it again: empty whatever was
+ * there); BODY; end. */
+static int transaction(const struct berth_nft_config *c, struct berth_err *err)
+{
+	static char space[BATCH_MAX] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct batch b = { .buf = space, .seq = 1 };
+	struct nlmsghdr *h;
+	static const uint8_t families[] = { NFPROTO_INET, NFPROTO_BRIDGE };
+
+	h = msg_begin(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
+	msg_end(&b, h);
+	b.first_seq = b.seq;
+	for (size_t i = 0; i < sizeof(families); i++) {
+		table(&b, NFT_MSG_NEWTABLE, families[i], NLM_F_CREATE);
+		table(&b, NFT_MSG_DELTABLE, families[i], 0);
+		if (c)
+			table(&b, NFT_MSG_NEWTABLE, families[i], NLM_F_CREATE);
+	}
+	if (c)
+		build(&b, c);
+	h = msg_begin(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
+	msg_end(&b, h);
+	return commit(&b, err);
+}
+
+int berth_nft_apply(const struct berth_nft_config *c, struct berth_err *err)
+{
+	if (c->prefix < 8 || c->prefix > 30)
+		return berth_err_set(err, EINVAL, "nftables: subnet prefix /%d (8 to 30)", c->prefix);
+	return transaction(c, err);
+}
+
+int berth_nft_remove(struct berth_err *err)
+{
+	return transaction(NULL, err);
+}
