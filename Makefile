@@ -87,9 +87,11 @@ $(B)/image/root.img: $(IMAGE_INPUTS)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(SSH_KEY) rootfs/mkimage $(B)/image
 
 $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/probe $(B)/tests/rootfs/.stamp \
+		$(B)/tests/nft-check \
 		$(shell find tests/system/overlay -type f 2>/dev/null)
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub UNITS= rootfs/mkimage $(B)/test-image tests/system/overlay \
 		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
+		$(B)/tests/nft-check:/usr/libexec/berth-test/nft-check \
 		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
 
 # The shipped image as the operations scenarios boot it (tests/system/test_ops.py):
@@ -105,6 +107,14 @@ $(B)/tests/rootfs/.stamp: images/build-rootfs $(B)/tests/probe $(B)/stamps/deps
 	images/build-rootfs $(B)/tests/rootfs $(B)/deps/busybox/bin/busybox \
 		$(B)/tests/probe:usr/bin/probe $(B)/tests/probe:usr/bin/probe-suid:4755
 	@touch $@
+
+# The nftables and netlink checks (tests/unit/test-nft.c), built for the guest:
+# the appliance's own kernel and modules must run the rules too.
+$(B)/tests/nft-check: tests/unit/test-nft.c tests/unit/t.h supervisor/nft.c supervisor/netlink.c supervisor/lib/err.c \
+		supervisor/lib/values.c $(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) $(TLDFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/nft.c supervisor/netlink.c \
+		supervisor/lib/err.c supervisor/lib/values.c
 
 $(B)/tests/probe: tests/helpers/probe.c $(B)/stamps/deps
 	@mkdir -p $(@D)

@@ -377,6 +377,19 @@ static void build(struct batch *b, const struct berth_nft_config *c)
 		e_simple(b, h, "masq");
 		rule_end(b, h, list);
 	}
+	/* A container to a peer's published port through the host's address:
+	 * the peer would answer straight over the bridge, to a source that
+	 * never sent to it; from the host's address, the answer comes back
+	 * here and is translated back (hairpin). */
+	h = rule_begin(b, NFPROTO_INET, "postrouting", "hairpin", &list);
+	if (h) {
+		match_ipv4(b, h);
+		match_addr(b, h, 12, c->subnet, c->prefix);
+		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
+		match_ct(b, h, NFT_CT_STATUS, IPS_DST_NAT);
+		e_simple(b, h, "masq");
+		rule_end(b, h, list);
+	}
 	/* Isolated: nothing between its address and the subnet's others. */
 	for (size_t i = 0; i < c->nisolated; i++)
 		for (int dir = 0; dir < 2; dir++) {

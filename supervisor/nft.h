@@ -9,7 +9,9 @@
  *                      host (or to the given one) on HOSTPORT/PROTO is DNATed
  *                      to the container's address and port;
  *   postrouting (nat)  traffic from the subnet leaving by another link than
- *                      the bridge is masqueraded (outbound NAT);
+ *                      the bridge is masqueraded (outbound NAT), and so is a
+ *                      container's connection to a peer's published port
+ *                      through the host (hairpin);
  *   forward (filter)   into the bridge from elsewhere: replies and DNATed
  *                      connections only; between an isolated container's
  *                      address and the rest of the subnet: nothing (not even

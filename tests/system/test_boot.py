@@ -145,6 +145,20 @@ def boot1_checks(g):
         assert flags & 1, "lo is down (flags %#x)" % flags
     test("hostname_and_loopback", host_net)
 
+    # The appliance's kernel runs Berth's netlink and nftables code: the
+    # host-side checks of tests/unit/test-nft.c again, in namespaces of the
+    # guest (every line relayed as guest-nft-NAME; a SKIP is a failure here:
+    # the modules are ours to load).
+    rc, out = g.run("/usr/libexec/berth-test/nft-check", 120)
+    n = 0
+    for line in out.splitlines():
+        m = re.match(r"^(PASS|FAIL|SKIP) (\S+?):?(?: (.*))?$", line.strip())
+        if m:
+            n += 1
+            report("guest-nft-" + m.group(2), m.group(1) == "PASS", m.group(3) or "")
+    if n < 7 or rc != 0:
+        report("guest-nft-ran", False, "rc %d, %d checks: %s" % (rc, n, out[-600:]))
+
     def reaping():
         # The subshell exits at once; its child `sleep` is orphaned to PID 1.
         pid = g.check("sh -c 'sleep 3 & echo $!'").strip()
