@@ -4,11 +4,13 @@
  *
  *   berthd --clone3 into the container's cgroup--> helper
  *     helper: rlimit (needs the host's privilege), then setns(pidfd) into all
- *       seven namespaces of the container's PID 1 at once, then the same
- *       steps as a container's own start: seccomp (without no_new_privs),
- *       capabilities and ids, no_new_privs, close every descriptor, seccomp;
+ *       seven namespaces of the container's PID 1 at once, close every
+ *       descriptor but the three streams (pipes or a pty berthctl relays),
+ *       the working directory, then the same steps as a container's own
+ *       start: seccomp (without no_new_privs), capabilities and ids,
+ *       no_new_privs, seccomp;
  *     helper --fork--> command (the fork is what enters the PID namespace),
- *       which resets signals and execs.
+ *       which takes a session of its own, resets signals and execs.
  *
  * The helper stays outside the PID namespace, waiting, so that berthd gets
  * the command's status; it is non-dumpable throughout, so the container
@@ -77,7 +79,7 @@ static _Noreturn void helper_main(const struct berth_container *c, int target, c
 	for (int i = 0; i < 3; i++)
 		if (stdio[i] != i ? dup2(stdio[i], i) < 0 : fcntl(i, F_SETFD, 0) < 0)
 			_exit(125);
-	/* No controlling terminal: no TIOCSTI into the operator's shell. */
+	/* A session of its own, without a controlling terminal. */
 	if (setsid() < 0)
 		fail(125, "setsid", errno);
 	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
