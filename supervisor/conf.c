@@ -1,5 +1,5 @@
 /* berth.conf for berthd: [cgroup] ParentPidsMax and DefaultPidsLimit,
- * [userns] Start and Ranges. */
+ * [userns] Start and Ranges, [network] Subnet. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +14,44 @@ struct ctx {
 	struct berth_diag *d;
 	const char *path;
 	uint64_t start, ranges;
-	int seen[4];
+	int seen[5];
 };
+
+#define NKEYS 5
 
 static const char *const keys[][2] = {
 	{ "cgroup", "ParentPidsMax" },
 	{ "cgroup", "DefaultPidsLimit" },
 	{ "userns", "Start" },
 	{ "userns", "Ranges" },
+	{ "network", "Subnet" },
 };
+
+/* "10.88.0.0/16": a network of 8 to 30 prefix bits (the bridge takes .1,
+ * containers the rest), host bits clear, not loopback, link-local,
+ * multicast or reserved. */
+static const char *subnet(const char *v, uint32_t *net, int *prefix)
+{
+	char addr[16];
+	const char *slash = strchr(v, '/');
+	uint64_t p;
+	uint32_t a, mask;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(addr) || berth_parse_uint(slash + 1, 8, 30, &p) < 0)
+		return "expected NETWORK/PREFIX with a prefix of 8 to 30 (10.88.0.0/16)";
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	if (berth_parse_ipv4(addr, &a) < 0)
+		return "expected NETWORK/PREFIX with a prefix of 8 to 30 (10.88.0.0/16)";
+	mask = 0xffffffffu << (32 - p);
+	if (a & ~mask)
+		return "host bits are set (the network address has them all zero)";
+	if ((a >> 24) == 0 || (a >> 24) == 127 || (a >> 16) == 0xa9fe || (a >> 28) >= 0xe)
+		return "not a usable network (0/8, loopback, link-local, multicast or reserved)";
+	*net = a;
+	*prefix = (int)p;
+	return NULL;
+}
 
 static int limit(const char *v, int64_t *out)
 {
@@ -43,12 +72,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct ctx *x = user;
 	int k = -1;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NKEYS; i++)
 		if (strcmp(section, keys[i][0]) == 0 && strcmp(name, keys[i][1]) == 0)
 			k = i;
 	if (k < 0) {
-		const char *cand[4] = { keys[0][1], keys[1][1], keys[2][1], keys[3][1] };
-		const char *best = berth_did_you_mean(name, cand, 4);
+		const char *cand[NKEYS];
+		const char *best;
+
+		for (int i = 0; i < NKEYS; i++)
+			cand[i] = keys[i][1];
+		best = berth_did_you_mean(name, cand, NKEYS);
 
 		if (best)
 			berth_diag_error(x->d, x->path, line, "unknown key '%s' in [%s]; did you mean '%s'?", name,
@@ -78,6 +111,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			berth_diag_error(x->d, x->path, line, "%s=%s: expected 1..65535 ranges of 65536 ids", name,
 					 value);
 		break;
+	case 4: {
+		const char *why = subnet(value, &x->c->subnet, &x->c->prefix);
+
+		if (why)
+			berth_diag_error(x->d, x->path, line, "%s=%s: %s", name, value, why);
+		break;
+	}
 	}
 	return 1;
 }
@@ -88,6 +128,8 @@ void berth_conf_defaults(struct berth_conf *c)
 	c->default_pids_limit = 512;
 	c->pool.start = 1000000;
 	c->pool.count = 1024 * BERTH_USERNS_SIZE;
+	c->subnet = 0x0a580000u; /* 10.88.0.0 */
+	c->prefix = 16;
 }
 
 int berth_conf_parse(const char *text, size_t len, const char *path, struct berth_conf *c,

@@ -16,10 +16,12 @@ struct berth_conf {
 	int64_t parent_pids_max;     /* -1: max; berth-init applies it */
 	int64_t default_pids_limit;  /* pids.max of a unit without PidsLimit=; -1: max */
 	struct berth_idpool pool;    /* [userns] Start=, Ranges= */
+	uint32_t subnet;             /* [network] Subnet=: the bridge's network, host order */
+	int prefix;                  /* its prefix length, 8..30 */
 };
 
 /* The defaults: ParentPidsMax 4096, DefaultPidsLimit 512, ids from 1000000,
- * 1024 ranges of 65536. */
+ * 1024 ranges of 65536, Subnet 10.88.0.0/16. */
 void berth_conf_defaults(struct berth_conf *c);
 
 /* Parse TEXT (LEN bytes) read from PATH into C (defaults first). Every error

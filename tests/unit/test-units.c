@@ -2194,6 +2194,27 @@ static void conf_file(void)
 	/* Keys in error keep their defaults. */
 	CHECK(c.parent_pids_max == 4096 && c.pool.start == 1000000);
 	berth_diag_free(&d);
+	/* [network] Subnet=. */
+	CHECK(c.subnet == 0x0a580000u && c.prefix == 16);
+	CHECK(berth_conf_parse("[network]\nSubnet=172.30.0.0/24\n", 31, "/e/berth.conf", &c, &d) == 0);
+	CHECK(c.subnet == 0xac1e0000u && c.prefix == 24);
+	{
+		const char *net = "[network]\nSubnet=10.88.0.1/16\n[network]\nSubnet=10.0.0.0/31\n";
+		const char *more = "[network]\nSubnet=127.0.0.0/8\n";
+		const char *none = "[network]\nSubnet=10.88.0.0\n";
+
+		CHECK(berth_conf_parse(net, strlen(net), "/e/berth.conf", &c, &d) < 0);
+		CHECK(berth_conf_parse(more, strlen(more), "/e/c", &c, &d) < 0);
+		CHECK(berth_conf_parse(none, strlen(none), "/e/c", &c, &d) < 0);
+		CHECK_STR(berth_diag_text(&d),
+			  "/e/berth.conf:2: Subnet=10.88.0.1/16: host bits are set (the network address has them all zero)\n"
+			  "/e/berth.conf:4: Subnet= is already set on line 2\n"
+			  "/e/c:2: Subnet=127.0.0.0/8: not a usable network (0/8, loopback, link-local, multicast or "
+			  "reserved)\n"
+			  "/e/c:2: Subnet=10.88.0.0: expected NETWORK/PREFIX with a prefix of 8 to 30 (10.88.0.0/16)\n");
+		CHECK(c.subnet == 0x0a580000u && c.prefix == 16);
+		berth_diag_free(&d);
+	}
 }
 
 /* The network runtime's enabled path, in today's build (unit.h:
