@@ -245,20 +245,36 @@ static const char *also_denied(const struct berth_peer *peer, enum berth_verb v,
 	return NULL;
 }
 
-/* The open log file of NAME (a unit, or "events"), passed to the client. */
-static void log_reply(int fd, const char *name)
+/* Pass the first of PATHS[0..N) that exists, opened read-only, to the client;
+ * else answer why not. */
+static void file_reply(int fd, const char *const *paths, int n)
 {
-	char path[300], msg[400];
-	cleanup_close int lfd = -1;
+	char msg[400];
+	cleanup_close int f = -1;
+	int i;
 
-	snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", name);
-	lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (lfd < 0) {
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+	for (i = 0; i < n; i++) {
+		f = open(paths[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (f >= 0 || errno != ENOENT)
+			break;
+	}
+	if (f < 0) {
+		i -= i == n;
+		snprintf(msg, sizeof(msg), "%s: %s", paths[i], strerror(errno));
 		reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
 	} else {
-		reply_end(fd, BERTH_OK, path, lfd);
+		reply_end(fd, BERTH_OK, paths[i], f);
 	}
+}
+
+/* The log file of NAME (a unit, or "events"). */
+static void log_reply(int fd, const char *name)
+{
+	char path[300];
+	const char *paths[1] = { path };
+
+	snprintf(path, sizeof(path), BERTH_LOG_DIR "/%s.log", name);
+	file_reply(fd, paths, 1);
 }
 
 static void rm_reply(int fd, const char *name, const struct berth_peer *peer)
@@ -461,21 +477,12 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 		break;
 	case BERTH_VERB_CAT: {
 		/* The file in force for the name: deployed, else the image's. */
-		char path[300];
-		cleanup_close int ufd = -1;
+		char deployed[300], baked[300];
+		const char *paths[2] = { deployed, baked };
 
-		snprintf(path, sizeof(path), BERTH_UNITS_DEPLOYED "/%s" BERTH_UNIT_SUFFIX, r->name);
-		ufd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (ufd < 0 && errno == ENOENT) {
-			snprintf(path, sizeof(path), BERTH_UNITS_BAKED "/%s" BERTH_UNIT_SUFFIX, r->name);
-			ufd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		}
-		if (ufd < 0) {
-			snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-			reply_end(fd, errno == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, msg, -1);
-		} else {
-			reply_end(fd, BERTH_OK, path, ufd);
-		}
+		snprintf(deployed, sizeof(deployed), BERTH_UNITS_DEPLOYED "/%s" BERTH_UNIT_SUFFIX, r->name);
+		snprintf(baked, sizeof(baked), BERTH_UNITS_BAKED "/%s" BERTH_UNIT_SUFFIX, r->name);
+		file_reply(fd, paths, 2);
 		break;
 	}
 	case BERTH_VERB_LOGS:

@@ -356,6 +356,45 @@ static void rule_publish(struct batch *b, const struct berth_nft_publish *p)
 	rule_end(b, h, list);
 }
 
+/* A filter rule on the bridge's name: in CHAIN, traffic whose KEY (iif or
+ * oif) is the bridge, optionally with the other one not the bridge, or a
+ * conntrack state or status bit, gets VERDICT. */
+struct iface_rule {
+	const char *chain, *what;
+	uint32_t key;      /* NFT_META_IIFNAME or NFT_META_OIFNAME */
+	int other_not;     /* also: the other interface is not the bridge */
+	uint32_t ct_key;   /* NFT_CT_STATE (which is 0) or NFT_CT_STATUS */
+	uint32_t ct_bits;  /* 0: no conntrack match */
+	int verdict;
+};
+
+#define CT_REPLY (NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED))
+
+static const struct iface_rule iface_rules[] = {
+	{ "forward", "forward replies", NFT_META_OIFNAME, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
+	{ "forward", "forward published", NFT_META_OIFNAME, 0, NFT_CT_STATUS, IPS_DST_NAT, NF_ACCEPT },
+	{ "forward", "forward drop", NFT_META_OIFNAME, 1, 0, 0, NF_DROP },
+	{ "input", "input replies", NFT_META_IIFNAME, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
+	{ "input", "input drop", NFT_META_IIFNAME, 0, 0, 0, NF_DROP },
+};
+
+static void rule_iface(struct batch *b, const char *bridge, const struct iface_rule *r)
+{
+	struct nlattr *list;
+	struct nlmsghdr *h = rule_begin(b, NFPROTO_INET, r->chain, r->what, &list);
+
+	if (!h)
+		return;
+	match_ifname(b, h, r->key, NFT_CMP_EQ, bridge);
+	if (r->other_not)
+		match_ifname(b, h, r->key == NFT_META_OIFNAME ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_CMP_NEQ,
+			     bridge);
+	if (r->ct_bits)
+		match_ct(b, h, r->ct_key, r->ct_bits);
+	e_verdict(b, h, r->verdict);
+	rule_end(b, h, list);
+}
+
 static void build(struct batch *b, const struct berth_nft_config *c)
 {
 	struct nlattr *list;
@@ -402,42 +441,10 @@ static void build(struct batch *b, const struct berth_nft_config *c)
 			e_verdict(b, h, NF_DROP);
 			rule_end(b, h, list);
 		}
-	/* Into the bridge from elsewhere: replies and published ports only. */
-	h = rule_begin(b, NFPROTO_INET, "forward", "forward replies", &list);
-	if (h) {
-		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
-		match_ct(b, h, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-		e_verdict(b, h, NF_ACCEPT);
-		rule_end(b, h, list);
-	}
-	h = rule_begin(b, NFPROTO_INET, "forward", "forward published", &list);
-	if (h) {
-		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
-		match_ct(b, h, NFT_CT_STATUS, IPS_DST_NAT);
-		e_verdict(b, h, NF_ACCEPT);
-		rule_end(b, h, list);
-	}
-	h = rule_begin(b, NFPROTO_INET, "forward", "forward drop", &list);
-	if (h) {
-		match_ifname(b, h, NFT_META_OIFNAME, NFT_CMP_EQ, c->bridge);
-		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_NEQ, c->bridge);
-		e_verdict(b, h, NF_DROP);
-		rule_end(b, h, list);
-	}
-	/* From the bridge to the host: replies only. */
-	h = rule_begin(b, NFPROTO_INET, "input", "input replies", &list);
-	if (h) {
-		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, c->bridge);
-		match_ct(b, h, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-		e_verdict(b, h, NF_ACCEPT);
-		rule_end(b, h, list);
-	}
-	h = rule_begin(b, NFPROTO_INET, "input", "input drop", &list);
-	if (h) {
-		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, c->bridge);
-		e_verdict(b, h, NF_DROP);
-		rule_end(b, h, list);
-	}
+	/* Into the bridge from elsewhere: replies and published ports only.
+	 * From the bridge to the host: replies only. */
+	for (size_t i = 0; i < sizeof(iface_rules) / sizeof(iface_rules[0]); i++)
+		rule_iface(b, c->bridge, &iface_rules[i]);
 	/* Layer 2: an isolated container's port talks to no other port. */
 	chain(b, NFPROTO_BRIDGE, "forward", "filter", NF_BR_FORWARD, 0, NF_ACCEPT);
 	for (size_t i = 0; i < c->nisolated; i++)
