@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,6 +438,42 @@ static _Noreturn void fork_bomb(void)
 	}
 }
 
+/* As a client of berthd that does not play by berthctl's rules: ask for
+ * `exec UNIT true` with a regular file and a directory as the command's
+ * streams. Prints berthd's status byte and text (it must refuse). */
+static int exec_stream(const char *unit)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/berth/berthd.sock" };
+	char req[128], reply[1024], ctl[CMSG_SPACE(3 * sizeof(int))] = { 0 };
+	int fds[3] = { open("/etc/passwd", O_RDONLY | O_CLOEXEC), open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		       open("/etc/passwd", O_RDONLY | O_CLOEXEC) };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Fields end with a NUL, the last one too. */
+	size_t n = (size_t)snprintf(req, sizeof(req), "berth/1%cexec%c%s%ctrue", 0, 0, unit, 0) + 1;
+	struct iovec iov = { req, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t got;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || sendmsg(s, &mh, 0) != (ssize_t)n) {
+		printf("client: %s\n", errname(errno));
+		return 1;
+	}
+	while ((got = recv(s, reply, sizeof(reply) - 1, 0)) > 0 && reply[0] != 'E')
+		;
+	if (got < 2) {
+		printf("no answer\n");
+		return 1;
+	}
+	reply[got] = '\0';
+	printf("%d %s\n", reply[1], reply + 2);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "write") == 0) {
@@ -472,9 +509,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "fork-until-fail") == 0)
 		return fork_until_fail();
+	if (argc == 3 && strcmp(argv[1], "exec-stream") == 0)
+		return exec_stream(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "fork-bomb") == 0)
 		fork_bomb();
 	fprintf(stderr, "usage: probe write PATH | euid | container|exec [HOSTPID BASE] | user UID | "
-			"fork-until-fail | fork-bomb\n");
+			"fork-until-fail | fork-bomb | exec-stream UNIT\n");
 	return 2;
 }

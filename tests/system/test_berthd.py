@@ -499,6 +499,10 @@ Exec=/bin/sh -c 'while true; do sleep 1; done'
         rc, out = g.run("berthctl exec nosuch -- true")
         assert rc == 125 and "no unit" in out, (rc, out)
         assert "execme: exec by uid 0: cat (pid" in events(g), events(g)[-600:]
+        # A client that passes a file and a directory as the streams (a
+        # directory inside the container would be the host's: CVE-2024-21626).
+        out = g.check("/usr/libexec/berth-test/probe exec-stream execme").strip()
+        assert out == "2 exec: the standard streams must be pipes or a pseudo-terminal", out
         rc, out = g.run("berthctl exec -t execme -- true </dev/null")
         assert rc == 2 and "not a terminal" in out, (rc, out)
     test("exec_status_and_streams", exec_status_and_streams)
