@@ -159,7 +159,7 @@ $(B)/supervisor/libberth.a: $(SUP_OBJS)
 $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
 	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(if $(filter berthd,$*),$(BERTHD_SRCS)) $(if $(filter berthctl,$*),$(BERTHCTL_SRCS)) \
 		$(B)/supervisor/libberth.a $(SUP_LIBS)
-BERTHD_SRCS := supervisor/control.c supervisor/deploy.c supervisor/metrics.c
+BERTHD_SRCS := supervisor/control.c supervisor/deploy.c supervisor/metrics.c supervisor/network.c
 $(B)/supervisor/berthd.unstripped: $(BERTHD_SRCS)
 BERTHCTL_SRCS := supervisor/berthctl-ops.c
 $(B)/supervisor/berthctl.unstripped: $(BERTHCTL_SRCS)

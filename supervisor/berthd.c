@@ -122,6 +122,7 @@ static void drop_unit(struct unit_rt *r)
 	snprintf(path, sizeof(path), STATE_DIR "/%s", r->name);
 	unlink(path);
 	units[berthd_slot_of(r)] = NULL;
+	berthd_net_forget(r->name);
 	berth_unit_free(r->u);
 	berth_unit_free(r->next);
 	free(r->errors);
@@ -445,6 +446,13 @@ static void spawn(struct unit_rt *r)
 		if (!env[i])
 			break;
 	}
+	if (berthd_net_prepare(r, &c, &err) < 0) {
+		free(env);
+		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
+		berthd_event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0, berthd_now());
+		return;
+	}
 	a = (struct berth_monitor_args){ .c = &c, .hash = u->hash, .log_max_size = u->log_max_size,
 					 .log_max_files = u->log_max_files };
 	pid = berth_monitor_spawn(&a, &fd, &err);
@@ -459,6 +467,7 @@ static void spawn(struct unit_rt *r)
 	r->svc.stop_requested = 0;
 	berthd_set_state(r, BERTH_SVC_STARTING);
 	watch_monitor(r);
+	berthd_net_update(); /* its peers learn its name */
 }
 
 static void send_stop(struct unit_rt *r)
@@ -685,6 +694,7 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 
 	r->pid = 0;
 	r->restart_after_stop = 0;
+	berthd_net_stopped(r);
 	if (!r->u) {
 		if (r->removed) {
 			berthd_event("%s: removed", r->name);
@@ -1103,7 +1113,9 @@ int main(int argc, char **argv)
 	open_events(0);
 	berthd_event("berthd %s starting", BERTH_VERSION);
 	berthd_reload(1);
+	berthd_net_start(&conf);
 	adopt();
+	berthd_net_update();
 	berthd_tick();
 	for (;;) {
 		struct epoll_event evs[32];

@@ -17,6 +17,8 @@
 #define MAX_UNITS 1024
 #define STATE_DIR BERTH_RUN_DIR "/state"
 #define AUTHZ_FILE "/etc/berth/authz.conf"
+#define BERTH_NET_DIR "/var/lib/berth/network" /* each unit's address on the bridge */
+#define BERTH_NET_BRIDGE_NAME "berth0"
 
 enum { EV_SIGNAL, EV_LISTEN, EV_CLIENT, EV_MONITOR, EV_TIMER };
 
@@ -31,6 +33,7 @@ struct unit_rt {
 	int removed;             /* its file is gone: stop, then forget it */
 	int restart_after_stop;  /* restart or reload: start again once stopped */
 	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */
+	uint32_t net_ip;         /* its address on the bridge while it has one (host order) */
 };
 
 extern struct unit_rt *units[MAX_UNITS];
@@ -66,6 +69,24 @@ void berthd_control_reaped(pid_t pid, int status);
  * report) appended to OUT */
 int berthd_deploy(const char *file, int fd, unsigned uid, struct berth_buf *out, char *msg, size_t mlen);
 int berthd_rm(const char *name, unsigned uid, struct berth_buf *out, char *msg, size_t mlen);
+
+/* network.c: the bridge, addresses, rules and each container's hosts and
+ * resolv.conf (docs/networking.md) */
+/* At startup: the bridge, up with the subnet's first address. If that fails,
+ * units on the bridge fail to start with the reason (berthd_net_error). */
+void berthd_net_start(const struct berth_conf *conf);
+/* Before R's start: C's network (namespace, veth, address; the files at
+ * /etc/hosts and /etc/resolv.conf), the rules with R in force already. */
+int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct berth_err *err);
+/* After a start or a stop: every active unit's hosts file and the rules. */
+void berthd_net_update(void);
+/* R's run ended: its veth (if the kernel has not deleted it yet), then update. */
+void berthd_net_stopped(struct unit_rt *r);
+/* R's unit was removed: its address record and files. */
+void berthd_net_forget(const char *name);
+/* The host-side veth of the container with address IP. */
+void berthd_net_link_name(uint32_t ip, char *buf, size_t len);
+const char *berthd_net_error(void);
 
 /* metrics.c: Prometheus text exposition of the units PEER may see and the host */
 void berthd_metrics(struct berth_buf *out, const struct berth_peer *peer);

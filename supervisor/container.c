@@ -1,7 +1,12 @@
 /* Container descriptions: defaults (design.md "Containers") and validation. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <linux/capability.h>
 
@@ -25,6 +30,48 @@ void berth_container_init(struct berth_container *c)
 	c->nofile_hard = 524288;
 	c->env[0] = default_env[0];
 	c->stdio[0] = c->stdio[1] = c->stdio[2] = -1;
+}
+
+/* REL (no leading slash) is a regular file inside ROOTFS, reached without symlinks. */
+static int image_has_file(const char *rootfs, const char *rel)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
+	struct stat st;
+	int ok = 0;
+
+	if (root >= 0)
+		fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fd >= 0)
+		close(fd);
+	if (root >= 0)
+		close(root);
+	return ok;
+}
+
+int berth_container_files(const struct berth_container *c, struct berth_volume out[BERTH_MAX_FILES])
+{
+	const struct {
+		const char *source, *target;
+		int optional;
+	} f[BERTH_MAX_FILES] = {
+		{ c->init_path, "/run/berth-init", 0 },
+		{ c->hosts_path, "/etc/hosts", 1 },
+		{ c->resolv_path, "/etc/resolv.conf", 1 },
+	};
+	int n = 0;
+
+	for (int i = 0; i < BERTH_MAX_FILES; i++) {
+		if (!f[i].source || (f[i].optional && !image_has_file(c->rootfs, f[i].target + 1)))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].source, sizeof(out[n].source), "%s", f[i].source);
+		snprintf(out[n].target, sizeof(out[n].target), "%s", f[i].target);
+		n++;
+	}
+	return n;
 }
 
 int berth_name_valid(const char *name)

@@ -15,6 +15,7 @@
 #define BERTH_MAX_GROUPS 32
 #define BERTH_MAX_VOLUMES 16
 #define BERTH_MAX_TMPFS 8
+#define BERTH_MAX_FILES 3 /* the runtime's own file mounts: init, /etc/hosts, /etc/resolv.conf */
 #define BERTH_USERNS_SIZE 65536u
 #define BERTH_VOLUMES_DIR "/var/lib/berth/volumes" /* named volumes */
 #define BERTH_MAX_IDMAP 5 /* lines per uid_map/gid_map the kernel takes without CAP_SYS_ADMIN tricks */
@@ -38,6 +39,28 @@ struct berth_tmpfs {
 	char target[256]; /* absolute path in the container */
 	int64_t size;     /* bytes */
 	unsigned mode;
+};
+
+/* The container's network namespace. */
+enum berth_netns {
+	BERTH_NETNS_OWN,  /* a new one: lo up, and with BRIDGE set a veth pair (the default) */
+	BERTH_NETNS_HOST, /* the host's (Network=host) */
+	BERTH_NETNS_JOIN, /* another container's (Network=container:NAME) */
+};
+
+struct berth_container_net {
+	enum berth_netns ns;
+	/* OWN with BRIDGE[0]: HOST_LINK on the bridge BRIDGE, its peer eth0 in the
+	 * container with IP/PREFIX and a default route via GATEWAY (IPv4, host
+	 * byte order). A stale HOST_LINK (an earlier run's) is deleted first. */
+	char bridge[16];
+	char host_link[16];
+	uint32_t ip, gateway;
+	int prefix;
+	/* JOIN: the PID 1 of the container whose namespace to join, and that
+	 * container's name (its cgroup must hold JOIN_PID). */
+	pid_t join_pid;
+	char join_name[64];
 };
 
 enum berth_seccomp_mode { BERTH_SECCOMP_DEFAULT, BERTH_SECCOMP_UNCONFINED, BERTH_SECCOMP_PROFILE };
@@ -64,6 +87,10 @@ struct berth_container {
 	int ntmpfs;
 	const char *init_path;      /* non-NULL: bind this host file (berth-init) read-only at
 				     * /run/berth-init for RunInit=yes */
+	const char *hosts_path;     /* non-NULL: this host file read-only at /etc/hosts */
+	const char *resolv_path;    /* non-NULL: this host file read-only at /etc/resolv.conf
+				     * (each only where the image has a regular file there) */
+	struct berth_container_net net;
 	int stdio[3];               /* the container's stdin, stdout, stderr; -1: inherit ours */
 	uint32_t uid_base;          /* host id of container id 0; set by the id allocator */
 	struct berth_idmap_line uidmap[BERTH_MAX_IDMAP], gidmap[BERTH_MAX_IDMAP];
@@ -125,7 +152,18 @@ void berth_exec_in_path(char *const argv[], char *const envp[]);
 pid_t berth_container_exec(const struct berth_container *c, pid_t target, char *const argv[],
 			   const int stdio[3], int *pidfd, struct berth_err *err);
 
-/* After the container's process is gone (reaped): remove its cgroup. */
+/* The runtime's file mounts of C, after its volumes and in this order: the
+ * init at /run/berth-init (C->init_path), then C->hosts_path at /etc/hosts
+ * and C->resolv_path at /etc/resolv.conf where the image has a regular file
+ * there (no symlink on the way). All read-only. Fills OUT, returns how many. */
+int berth_container_files(const struct berth_container *c, struct berth_volume out[BERTH_MAX_FILES]);
+
+/* After the container's process is gone: delete its host-side veth, if it
+ * has one and the kernel has not already (0 also when it was gone). */
+int berth_container_net_cleanup(const struct berth_container *c);
+
+/* After the container's process is gone (reaped): remove its cgroup and
+ * its host-side veth. */
 int berth_container_cleanup(const struct berth_container *c, struct berth_err *err);
 
 #endif

@@ -1,4 +1,5 @@
-/* Id range allocation (one file per container under BERTH_USERNS_DIR holding
+/* Records of one number per name (a container's id range, its address),
+ * id range allocation (one file per container under BERTH_USERNS_DIR holding
  * its base) and uid_map/gid_map writing. */
 #include <dirent.h>
 #include <errno.h>
@@ -76,8 +77,8 @@ int berth_mkdir_p(const char *path, mode_t mode, struct berth_err *err)
 	}
 }
 
-int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool *pool,
-		    uint32_t *base, int *fresh, struct berth_err *err)
+int berth_record_get(const char *dir, const char *name, const struct berth_record_rules *rules,
+		     uint32_t *value, int *fresh, struct berth_err *err)
 {
 	uint32_t used[4096];
 	size_t nused = 0;
@@ -97,7 +98,7 @@ int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool
 		berth_err_sys(err, "lock %s/.lock", dir);
 		goto out;
 	}
-	if (read_base(dirfd, name, base) == 0) {
+	if (read_base(dirfd, name, value) == 0 && (!rules->keep || rules->keep(rules->ctx, *value))) {
 		rc = 0;
 		goto out;
 	}
@@ -107,27 +108,25 @@ int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool
 		goto out;
 	}
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || read_base(dirfd, e->d_name, &used[nused]) < 0)
+		if (e->d_name[0] == '.' || strcmp(e->d_name, name) == 0 ||
+		    read_base(dirfd, e->d_name, &used[nused]) < 0)
 			continue;
 		if (++nused == sizeof(used) / sizeof(used[0])) {
 			closedir(d);
-			berth_err_set(err, ENOSPC, "more than %zu id ranges recorded in %s", nused - 1, dir);
+			berth_err_set(err, ENOSPC, "more than %zu records in %s", nused - 1, dir);
 			goto out;
 		}
 	}
 	closedir(d);
-	if (berth_idmap_pick(pool, used, nused, base) < 0) {
-		berth_err_set(err, ENOSPC, "user namespace pool %" PRIu32 "+%" PRIu32 " is full", pool->start,
-			      pool->count);
+	if (rules->pick(rules->ctx, used, nused, value, err) < 0)
 		goto out;
-	}
 	/* Write then rename: a crash leaves either no record or a whole one. */
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	snprintf(buf, sizeof(buf), "%" PRIu32 "\n", *base);
+	snprintf(buf, sizeof(buf), "%" PRIu32 "\n", *value);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || fsync(fd) < 0 ||
 	    renameat(dirfd, tmp, dirfd, name) < 0) {
-		berth_err_sys(err, "record id range of %s in %s", name, dir);
+		berth_err_sys(err, "record the %s of %s in %s", rules->what, name, dir);
 		if (fd >= 0)
 			close(fd);
 		unlinkat(dirfd, tmp, 0);
@@ -144,7 +143,7 @@ out:
 	return rc;
 }
 
-int berth_idmap_release(const char *dir, const char *name, struct berth_err *err)
+int berth_record_release(const char *dir, const char *name, struct berth_err *err)
 {
 	char path[512], lock[512];
 	int lockfd, rc = 0;
@@ -160,6 +159,30 @@ int berth_idmap_release(const char *dir, const char *name, struct berth_err *err
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;
+}
+
+static int pick_range(const void *ctx, const uint32_t *used, size_t nused, uint32_t *base,
+		      struct berth_err *err)
+{
+	const struct berth_idpool *pool = ctx;
+
+	if (berth_idmap_pick(pool, used, nused, base) < 0)
+		return berth_err_set(err, ENOSPC, "user namespace pool %" PRIu32 "+%" PRIu32 " is full",
+				     pool->start, pool->count);
+	return 0;
+}
+
+int berth_idmap_get(const char *dir, const char *name, const struct berth_idpool *pool,
+		    uint32_t *base, int *fresh, struct berth_err *err)
+{
+	struct berth_record_rules rules = { .pick = pick_range, .ctx = pool, .what = "id range" };
+
+	return berth_record_get(dir, name, &rules, base, fresh, err);
+}
+
+int berth_idmap_release(const char *dir, const char *name, struct berth_err *err)
+{
+	return berth_record_release(dir, name, err);
 }
 
 static int write_map(pid_t pid, const char *file, const char *map, struct berth_err *err)

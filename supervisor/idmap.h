@@ -4,6 +4,7 @@
 #ifndef BERTH_IDMAP_H
 #define BERTH_IDMAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,6 +23,28 @@ int berth_mkdir_p(const char *path, mode_t mode, struct berth_err *err);
 /* Pure: the lowest slot base in POOL not in USED[0..NUSED); 0 and -1 if full. */
 int berth_idmap_pick(const struct berth_idpool *pool, const uint32_t *used, size_t nused,
 		     uint32_t *base);
+
+/* A store of one number per name, a file DIR/NAME each, for values a name
+ * keeps across restarts and reboots (its id range, its address). */
+struct berth_record_rules {
+	/* The value for a name that has none: free given the OTHER names' USED
+	 * values; -1 with ERR when there is none left. */
+	int (*pick)(const void *ctx, const uint32_t *used, size_t nused, uint32_t *value,
+		    struct berth_err *err);
+	/* NULL, or whether a recorded value still holds (a changed pool): if not,
+	 * the name gets a new one. */
+	int (*keep)(const void *ctx, uint32_t value);
+	const void *ctx;
+	const char *what; /* "id range", "address": for messages */
+};
+
+/* NAME's value under DIR, picking and persisting one if NAME has none (or one
+ * RULES no longer keep): *FRESH is then 1. Serialised with flock on
+ * DIR/.lock; a crash leaves no record or a whole one. */
+int berth_record_get(const char *dir, const char *name, const struct berth_record_rules *rules,
+		     uint32_t *value, int *fresh, struct berth_err *err);
+/* Forget NAME's value. */
+int berth_record_release(const char *dir, const char *name, struct berth_err *err);
 
 /* The base of NAME's range under DIR, allocating and persisting one if NAME has
  * none yet (*FRESH is then set to 1). Serialised with flock on DIR/.lock. */

@@ -237,12 +237,12 @@ int berth_volume_prepare(const struct berth_container *c, const struct berth_vol
 	return 0;
 }
 
-static const struct berth_volume init_volume = { .target = "/run/berth-init" };
-
 /* Attach each volume's prepared mount at its target, resolved inside the new
  * root with no symlinks followed (earlier rw volumes may be the container's);
- * then the init, on a file made for it in the container's own /run. */
-static int setup_volumes(const struct berth_container *c, const int *volfds, struct berth_err *err)
+ * then the runtime's files (FILES): the init on a file made for it in the
+ * container's own /run, /etc/hosts and /etc/resolv.conf over the image's. */
+static int setup_volumes(const struct berth_container *c, const int *volfds,
+			 const struct berth_volume *files, int nfiles, struct berth_err *err)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
@@ -250,23 +250,21 @@ static int setup_volumes(const struct berth_container *c, const int *volfds, str
 
 	if (root < 0)
 		return berth_err_sys(err, "open the new root");
-	if (c->init_path) {
-		int f = openat(root, "run/berth-init", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
-
-		if (f < 0) {
-			close(root);
-			return berth_err_sys(err, "create /run/berth-init");
-		}
-		close(f);
-	}
-	for (int i = 0; i < c->nvolumes + (c->init_path != NULL); i++) {
-		const struct berth_volume *v = &c->volumes[i];
+	for (int i = 0; i < c->nvolumes + nfiles; i++) {
+		const struct berth_volume *v = i < c->nvolumes ? &c->volumes[i] : &files[i - c->nvolumes];
 		int t;
 
-		if (i == c->nvolumes)
-			v = &init_volume;
-		t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
+		if (i >= c->nvolumes && strncmp(v->target, "/run/", 5) == 0) {
+			int f = openat(root, v->target + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				       0500);
 
+			if (f < 0) {
+				close(root);
+				return berth_err_sys(err, "create %s", v->target);
+			}
+			close(f);
+		}
+		t = (int)syscall(SYS_openat2, root, v->target + 1, &how, sizeof(how));
 		if (t < 0 || syscall(SYS_move_mount, volfds[i], "", t, "",
 				     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 			berth_err_sys(err, "volume %s: %s", v->target, t < 0 ? "mount point" : "attach");
@@ -345,8 +343,27 @@ static int setup_overlay(const struct berth_container *c, struct berth_err *err)
 	return 0;
 }
 
+/* A sysfs instance belongs to the network namespace of whoever mounts it,
+ * and the kernel lets only a process privileged over that namespace mount
+ * one: a container on the host's or another container's stack gets the
+ * host's /sys bound read-only instead (as runc and crun do). */
+static int setup_sys(const struct berth_container *c, struct berth_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					       MOUNT_ATTR_NOEXEC };
+
+	if (c->net.ns == BERTH_NETNS_OWN)
+		return mnt("sysfs", "sys", "sysfs", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err);
+	if (check_target("sys", err) < 0)
+		return -1;
+	if (mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    syscall(SYS_mount_setattr, AT_FDCWD, "sys", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return berth_err_sys(err, "bind the host's /sys read-only");
+	return 0;
+}
+
 int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *volfds,
-		       struct berth_err *err)
+		       const struct berth_volume *files, int nfiles, struct berth_err *err)
 {
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -358,14 +375,14 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *v
 	if (chdir(c->rootfs) < 0)
 		return berth_err_sys(err, "chdir %s", c->rootfs);
 	if (mnt("proc", "proc", "proc", NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
-	    mnt("sysfs", "sys", "sysfs", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
+	    setup_sys(c, err) < 0 ||
 	    mnt("cgroup2", "sys/fs/cgroup", "cgroup2", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
 	    setup_dev(err) < 0 ||
 	    /* Bounded: tmpfs pages are charged to the container's memory cgroup,
 	     * but memory.max is unlimited unless the unit sets MemoryMax=. */
 	    mnt("tmpfs", "tmp", "tmpfs", NOSUID | NODEV, "mode=1777,size=256m", err) < 0 ||
 	    mnt("tmpfs", "run", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755,size=64m", err) < 0 ||
-	    setup_volumes(c, volfds, err) < 0 || setup_tmpfs(c, err) < 0)
+	    setup_volumes(c, volfds, files, nfiles, err) < 0 || setup_tmpfs(c, err) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++)
 		if (mask(masked_paths[i], err) < 0)

@@ -23,10 +23,10 @@ int berth_volume_prepare(const struct berth_container *c, const struct berth_vol
 			 struct berth_err *err);
 
 /* Child, inside its user and mount namespaces: build the tree on ROOTFD (and
- * VOLFDS, one per volume from berth_volume_open, then the init's when
- * C->init_path is set) and pivot into it. On return
- * the process is in the new root at "/". */
+ * VOLFDS, one per volume from berth_volume_open, then one per runtime file
+ * of FILES, berth_container_files) and pivot into it. On return the process
+ * is in the new root at "/". */
 int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *volfds,
-		       struct berth_err *err);
+		       const struct berth_volume *files, int nfiles, struct berth_err *err);
 
 #endif

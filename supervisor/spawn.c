@@ -24,6 +24,7 @@
 #include "container.h"
 #include "idmap.h"
 #include "mounts.h"
+#include "netlink.h"
 #include "seccomp-berth.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -43,6 +44,8 @@ struct spawn {
 	struct berth_bpf bpf;     /* compiled in the parent; empty when unconfined */
 	uint64_t caps;
 	int joined;               /* 0: cloned without CLONE_INTO_CGROUP (fallback) */
+	struct berth_volume files[BERTH_MAX_FILES]; /* the runtime's file mounts */
+	int nfiles;
 };
 
 /* Between clone and execve: report, then _exit (style.md #5). The exit code
@@ -60,7 +63,7 @@ static _Noreturn void child_fail(const struct spawn *s, int code, const char *st
 	_exit(code);
 }
 
-#define MAX_FDS (2 + BERTH_MAX_VOLUMES) /* root, volumes, the init */
+#define MAX_FDS (1 + BERTH_MAX_VOLUMES + BERTH_MAX_FILES) /* root, volumes, runtime files */
 
 /* Wait for the parent's "go", which carries N mount fds (the idmapped root,
  * then one per volume) as SCM_RIGHTS. */
@@ -129,6 +132,22 @@ static int loopback_up(struct berth_err *err)
 	return r < 0 ? berth_err_sys(err, "bring lo up") : 0;
 }
 
+/* Inside, on the bridge: eth0 (the veth's peer, made by the parent) gets its
+ * address, goes up, and the host's end of the bridge is the default route. */
+static int eth0_up(const struct berth_container_net *n, struct berth_err *err)
+{
+	struct berth_nl nl;
+	int r;
+
+	if (berth_nl_open(&nl, err) < 0)
+		return -1;
+	r = berth_nl_addr_add(&nl, "eth0", n->ip, n->prefix, err) < 0 ||
+	    berth_nl_link_set(&nl, "eth0", 1, 0, err) < 0 ||
+	    berth_nl_route_add(&nl, 0, 0, n->gateway, "eth0", err) < 0 ? -1 : 0;
+	berth_nl_close(&nl);
+	return r;
+}
+
 /* The child's setup sequence. The order is the contract:
  * - the go-ahead comes after the parent wrote the id map: before it we are
  *   nobody in our namespace;
@@ -156,7 +175,7 @@ static _Noreturn void child_main(struct spawn *s)
 	 * signals to their process group. */
 	if (setsid() < 0)
 		child_fail(s, 120, "setsid", (berth_err_sys(&err, "setsid"), &err));
-	if (receive_mounts(s->sock, fds, 1 + c->nvolumes + (c->init_path != NULL), &err) < 0)
+	if (receive_mounts(s->sock, fds, 1 + c->nvolumes + s->nfiles, &err) < 0)
 		child_fail(s, 121, "sync", &err);
 	rootfd = fds[0];
 	/* Fallback clone: now that the parent has moved us into our cgroup. */
@@ -169,11 +188,14 @@ static _Noreturn void child_main(struct spawn *s)
 		_exit(120);
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		child_fail(s, 123, "hostname", (berth_err_sys(&err, "sethostname %s", c->hostname), &err));
-	if (loopback_up(&err) < 0)
+	/* A stack of its own: ours to set up (a joined or the host's one is not). */
+	if (c->net.ns == BERTH_NETNS_OWN && loopback_up(&err) < 0)
 		child_fail(s, 123, "loopback", &err);
-	if (berth_mounts_setup(c, rootfd, fds + 1, &err) < 0)
+	if (c->net.ns == BERTH_NETNS_OWN && c->net.bridge[0] && eth0_up(&c->net, &err) < 0)
+		child_fail(s, 123, "network", &err);
+	if (berth_mounts_setup(c, rootfd, fds + 1, s->files, s->nfiles, &err) < 0)
 		child_fail(s, 124, "mounts", &err);
-	for (int i = 0; i < 1 + c->nvolumes + (c->init_path != NULL); i++)
+	for (int i = 0; i < 1 + c->nvolumes + s->nfiles; i++)
 		close(fds[i]);
 	if (c->workdir[0] && chdir(c->workdir) < 0)
 		child_fail(s, 125, "workdir", (berth_err_sys(&err, "chdir %s", c->workdir), &err));
@@ -227,10 +249,10 @@ static int send_mounts(int sock, const int *fds, int n, struct berth_err *err)
  * parent moves the child into its cgroup before letting it run anything, and
  * the child makes its cgroup namespace only then (a namespace made at clone
  * time would be rooted at the parent's cgroup). */
-static pid_t clone_container(int cgfd, int *pidfd, int force_fallback, int *joined)
+static pid_t clone_container(uint64_t ns, int cgfd, int *pidfd, int force_fallback, int *joined)
 {
 	struct clone_args args = {
-		.flags = NS_FLAGS | CLONE_INTO_CGROUP | CLONE_PIDFD,
+		.flags = ns | CLONE_INTO_CGROUP | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 		.cgroup = (uint64_t)cgfd,
@@ -243,7 +265,7 @@ static pid_t clone_container(int cgfd, int *pidfd, int force_fallback, int *join
 		return pid;
 	*joined = 0;
 	/* x86_64 raw clone: flags, stack, parent_tid (the pidfd with CLONE_PIDFD), child_tid, tls. */
-	return (pid_t)syscall(SYS_clone, (NS_FLAGS & ~CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD, NULL,
+	return (pid_t)syscall(SYS_clone, (ns & ~(uint64_t)CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD, NULL,
 			      pidfd, NULL, NULL);
 }
 
@@ -263,6 +285,95 @@ static int join_cgroup(int cgfd, pid_t pid, struct berth_err *err)
 	return 0;
 }
 
+/* Network=container:NAME: enter the network namespace of that container's
+ * PID 1 (through a pidfd, after checking the process is in NAME's cgroup, so
+ * a recycled pid is never joined), saving ours in *SAVED for leave_netns. */
+static int enter_netns(const struct berth_container_net *n, int *saved, struct berth_err *err)
+{
+	char path[64], want[BERTH_NAME_MAX + 16], line[BERTH_NAME_MAX + 64] = "";
+	int pidfd = (int)syscall(SYS_pidfd_open, n->join_pid, 0), ok = 0;
+	FILE *f;
+
+	*saved = -1;
+	if (pidfd < 0)
+		return berth_err_sys(err, "network of %s: its process %d", n->join_name, (int)n->join_pid);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)n->join_pid);
+	snprintf(want, sizeof(want), "0::/berth/%s\n", n->join_name);
+	f = fopen(path, "re");
+	if (f) {
+		ok = fgets(line, sizeof(line), f) && strcmp(line, want) == 0;
+		fclose(f);
+	}
+	if (!ok) {
+		close(pidfd);
+		return berth_err_set(err, ESRCH, "network of %s: process %d is not its container", n->join_name,
+				     (int)n->join_pid);
+	}
+	*saved = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0 || setns(pidfd, CLONE_NEWNET) < 0) {
+		berth_err_sys(err, "join the network of %s", n->join_name);
+		close(pidfd);
+		if (*saved >= 0)
+			close(*saved);
+		*saved = -1;
+		return -1;
+	}
+	close(pidfd);
+	return 0;
+}
+
+static int leave_netns(int *saved, struct berth_err *err)
+{
+	int r = 0;
+
+	if (*saved < 0)
+		return 0;
+	if (setns(*saved, CLONE_NEWNET) < 0)
+		r = berth_err_sys(err, "return to the host's network");
+	close(*saved);
+	*saved = -1;
+	return r;
+}
+
+/* On the bridge: a veth pair, the host's end HOST_LINK in the bridge and up,
+ * the other end eth0 in the namespace of PID (which configures it). A link
+ * of that name left by an earlier run (the kernel deletes a veth when its
+ * namespace goes, but not at once) is deleted first. */
+static int veth_setup(const struct berth_container_net *n, pid_t pid, struct berth_err *err)
+{
+	struct berth_nl nl;
+	struct berth_err ignored;
+	unsigned bridge = if_nametoindex(n->bridge);
+	int r;
+
+	if (!bridge)
+		return berth_err_sys(err, "bridge %s", n->bridge);
+	if (berth_nl_open(&nl, err) < 0)
+		return -1;
+	berth_nl_link_del(&nl, n->host_link, &ignored);
+	r = berth_nl_veth_add(&nl, n->host_link, "eth0", pid, err) < 0 ||
+	    berth_nl_link_set(&nl, n->host_link, 1, (int)bridge, err) < 0 ? -1 : 0;
+	if (r < 0)
+		berth_nl_link_del(&nl, n->host_link, &ignored);
+	berth_nl_close(&nl);
+	return r;
+}
+
+int berth_container_net_cleanup(const struct berth_container *c)
+{
+	struct berth_nl nl;
+	struct berth_err err;
+	int r;
+
+	if (c->net.ns != BERTH_NETNS_OWN || !c->net.host_link[0])
+		return 0;
+	if (berth_nl_open(&nl, &err) < 0)
+		return -1;
+	r = berth_nl_link_del(&nl, c->net.host_link, &err);
+	berth_nl_close(&nl);
+	return r < 0 && err.errnum != ENODEV ? -1 : 0;
+}
+
 int berth_container_start(const struct berth_container *c, struct berth_running *r,
 			  struct berth_err *err)
 {
@@ -273,7 +384,8 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	struct rlimit nofile = { c->nofile_soft, c->nofile_hard };
 	ssize_t n;
 	pid_t pid = -1;
-	int reported = 0, joined = 1, mfds[MAX_FDS], nmfds = 0;
+	int reported = 0, joined = 1, mfds[MAX_FDS], nmfds = 0, hostns = -1, veth = 0;
+	uint64_t ns = NS_FLAGS;
 
 	r->pid = -1;
 	r->pidfd = -1;
@@ -293,15 +405,22 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		goto fail;
 	}
 	s.sock = sp[1];
-	pid = clone_container(cgfd, &r->pidfd, c->clone_fallback, &s.joined);
-	joined = s.joined;
-	if (pid < 0) {
-		berth_err_sys(err, joined ? "clone3" : "clone");
+	s.nfiles = berth_container_files(c, s.files);
+	if (c->net.ns != BERTH_NETNS_OWN)
+		ns &= ~(uint64_t)CLONE_NEWNET;
+	if (c->net.ns == BERTH_NETNS_JOIN && enter_netns(&c->net, &hostns, err) < 0)
 		goto fail;
-	}
+	pid = clone_container(ns, cgfd, &r->pidfd, c->clone_fallback, &s.joined);
+	joined = s.joined;
 	if (pid == 0) {
 		close(sp[0]);
 		child_main(&s);
+	}
+	if (leave_netns(&hostns, err) < 0)
+		goto fail;
+	if (pid < 0) {
+		berth_err_sys(err, joined ? "clone3" : "clone");
+		goto fail;
 	}
 	close(sp[1]);
 	sp[1] = -1;
@@ -317,6 +436,11 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 			berth_err_sys(err, "open %s", path);
 		goto fail;
 	}
+	if (c->net.ns == BERTH_NETNS_OWN && c->net.bridge[0]) {
+		if (veth_setup(&c->net, pid, err) < 0)
+			goto fail;
+		veth = 1;
+	}
 	/* From out here: raising a hard limit needs privilege in the initial namespace. */
 	if (prlimit(pid, RLIMIT_NOFILE, &nofile, NULL) < 0) {
 		berth_err_sys(err, "prlimit NOFILE");
@@ -327,16 +451,9 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		if (berth_volume_prepare(c, &c->volumes[nmfds - 1], err) < 0 ||
 		    (mfds[nmfds] = berth_volume_open(&c->volumes[nmfds - 1], err)) < 0)
 			goto fail;
-	if (c->init_path) {
-		/* RunInit=yes: berth-init, read-only, as a file volume. */
-		struct berth_volume init = { .writable = 0 };
-
-		snprintf(init.source, sizeof(init.source), "%s", c->init_path);
-		snprintf(init.target, sizeof(init.target), "%s", "/run/berth-init");
-		if ((mfds[nmfds] = berth_volume_open(&init, err)) < 0)
+	for (int i = 0; i < s.nfiles; i++, nmfds++)
+		if ((mfds[nmfds] = berth_volume_open(&s.files[i], err)) < 0)
 			goto fail;
-		nmfds++;
-	}
 	/* EPIPE: the child is already gone; its report (if any) is still queued. */
 	if (send_mounts(sp[0], mfds, nmfds, err) < 0 && errno != EPIPE)
 		goto fail;
@@ -393,6 +510,13 @@ fail:
 	for (int i = 0; i < 2; i++)
 		if (sp[i] >= 0)
 			close(sp[i]);
+	if (hostns >= 0) {
+		struct berth_err e2;
+
+		leave_netns(&hostns, &e2);
+	}
+	if (veth)
+		berth_container_net_cleanup(c);
 	if (cgfd >= 0) {
 		struct berth_err e2;
 
@@ -413,6 +537,7 @@ int berth_container_cleanup(const struct berth_container *c, struct berth_err *e
 {
 	char path[256];
 
+	berth_container_net_cleanup(c);
 	snprintf(path, sizeof(path), BERTH_CGROUP_PARENT "/%s", c->name);
 	return berth_cgroup_remove(path, err);
 }

@@ -21,11 +21,6 @@
 #define MSG BERTH_UNIT_MSG
 #define MAX_TMPFS_SIZE (INT64_C(1) << 40)
 
-#define BERTH_NET_RUNTIME 0 /* issue 6: set to 1 when the bridge runtime lands */
-
-/* A variable copy of BERTH_NET_RUNTIME, for the tests (unit.h says why). */
-int berth_net_runtime = BERTH_NET_RUNTIME;
-
 /* --- string lists --- */
 
 int berth_strv_add(struct berth_strv *l, const char *s)
@@ -677,12 +672,7 @@ static int set_gidmap(struct berth_unit *u, const char *v, char *msg)
 	return set_map(u->c.gidmap, &u->c.ngidmap, v, msg);
 }
 
-/* --- networking (issue 6) --- */
-
-/* The keys other than Network= while the runtime is not there. */
-#define NET_NOT_YET                                                                               \
-	"not available yet (issue 6): a container has only loopback (Network=none) until the bridge " \
-	"runtime lands"
+/* --- networking (docs/networking.md) --- */
 
 char *berth_net_port_str(const struct berth_net_port *p, int with_container, char *buf, size_t len)
 {
@@ -752,8 +742,6 @@ static int set_network(struct berth_unit *u, const char *v, char *msg)
 		if (strcmp(name, u->name) == 0)
 			FAIL("a unit cannot join its own network");
 	}
-	if (mode != BERTH_NET_NONE && !berth_net_runtime)
-		FAIL("not available yet (issue 6); only Network=none is");
 	u->net.mode = mode;
 	strcpy(u->net.container, name);
 	return 0;
@@ -770,8 +758,6 @@ static int set_ip_key(struct berth_unit *u, const char *v, const char *key, char
 	if (a >> 24 == 0 || a >> 24 == 127 || a >> 24 >= 224)
 		FAIL("'%s' cannot be a container's address (0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0 and "
 		     "above are refused)", v);
-	if (!berth_net_runtime)
-		FAIL(NET_NOT_YET);
 	u->net.ip = a;
 	return 0;
 }
@@ -800,8 +786,6 @@ static int set_dns(struct berth_unit *u, const char *v, char *msg)
 	for (size_t i = 0; i < n; i++)
 		if (ipv4(w[i], &a[i], msg) < 0)
 			return -1;
-	if (!berth_net_runtime)
-		FAIL(NET_NOT_YET);
 	if (!u->net.ndns)
 		u->net.dns_line = u->parse_line;
 	for (size_t i = 0; i < n; i++)
@@ -843,8 +827,6 @@ static int set_add_host(struct berth_unit *u, const char *v, char *msg)
 		strcpy(h[i].name, w[i]);
 		h[i].line = u->parse_line;
 	}
-	if (!berth_net_runtime)
-		FAIL(NET_NOT_YET);
 	memcpy(net->hosts + net->nhosts, h, n * sizeof(h[0]));
 	net->nhosts += (int)n;
 	return 0;
@@ -909,19 +891,13 @@ static int set_publish(struct berth_unit *u, const char *v, char *msg)
 	}
 	if (net->npublish >= BERTH_NET_MAX_PUBLISH)
 		FAIL("more than %d published ports", BERTH_NET_MAX_PUBLISH);
-	if (!berth_net_runtime)
-		FAIL(NET_NOT_YET);
 	net->publish[net->npublish++] = p;
 	return 0;
 }
 
 static int set_isolation(struct berth_unit *u, const char *v, char *msg)
 {
-	if (set_bool(&u->net.isolation, v, msg) < 0)
-		return -1;
-	if (!berth_net_runtime)
-		FAIL(NET_NOT_YET);
-	return 0;
+	return set_bool(&u->net.isolation, v, msg);
 }
 
 static int set_type(struct berth_unit *u, const char *v, char *msg)

@@ -226,7 +226,7 @@ static void unit_defaults(struct berth_unit *u, const char *path, const char *na
 	u->kill_signal = 15;
 	u->log_max_size = 1 << 20;
 	u->log_max_files = 10;
-	u->net.mode = berth_net_runtime ? BERTH_NET_BRIDGE : BERTH_NET_NONE;
+	u->net.mode = BERTH_NET_BRIDGE;
 }
 
 /* The argv and environment the runtime gets. */
@@ -288,7 +288,7 @@ static void validate_net(struct berth_unit *u, struct berth_diag *d)
 	char mode[BERTH_NAME_MAX + 16];
 	const char *why;
 
-	if (!berth_net_runtime || n->mode == BERTH_NET_BRIDGE)
+	if (n->mode == BERTH_NET_BRIDGE)
 		return;
 	if (seen[32])
 		k[nk++] = (struct net_key){ n->ip_key ? n->ip_key : "IPAddress", seen[32] };
@@ -364,6 +364,21 @@ static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 			if (strcmp(u->c.volumes[i].target, u->c.tmpfs[j].target) == 0)
 				berth_diag_error(d, f, 0, "%s is both a volume and a tmpfs", u->c.tmpfs[j].target);
 	validate_net(u, d);
+	/* Joining another unit's network is Requires= and After= on it (as
+	 * systemd adds implicit dependencies): it starts once that unit runs
+	 * and stops when it is stopped. */
+	if (u->net.mode == BERTH_NET_CONTAINER) {
+		struct berth_strv *l[2] = { &u->requires, &u->after };
+
+		for (int k = 0; k < 2; k++) {
+			size_t i = 0;
+
+			while (i < l[k]->n && strcmp(l[k]->v[i], u->net.container) != 0)
+				i++;
+			if (i == l[k]->n && berth_strv_add(l[k], u->net.container) < 0)
+				berth_diag_error(d, f, 0, "out of memory");
+		}
+	}
 	if (!u->c.hostname[0])
 		snprintf(u->c.hostname, sizeof(u->c.hostname), "%s", u->name);
 	if (build_vectors(u) < 0) {
@@ -688,13 +703,6 @@ static void visit(struct dfs *s, size_t i)
 			if (t >= 0)
 				visit(s, (size_t)t);
 		}
-	/* Joining another unit's network is Requires= and After= on it. */
-	if (s->u[i]->net.mode == BERTH_NET_CONTAINER) {
-		ssize_t t = find_unit(s->u, s->n, s->u[i]->net.container);
-
-		if (t >= 0)
-			visit(s, (size_t)t);
-	}
 	s->depth--;
 	s->mark[i] = 2;
 	s->order[s->norder++] = i;
@@ -817,7 +825,8 @@ int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, stru
 				if (strcmp(t, u[i]->name) == 0)
 					berth_diag_error(diag, u[i]->path, 0, "%s=%s: a unit cannot depend on itself",
 							 key[l], t);
-				else if (find_unit(u, n, t) < 0 && l == 0)
+				else if (find_unit(u, n, t) < 0 && l == 0 &&
+					 !(u[i]->net.mode == BERTH_NET_CONTAINER && strcmp(t, u[i]->net.container) == 0))
 					berth_diag_error(diag, u[i]->path, 0, "Requires=%s: no such unit", t);
 				else if (find_unit(u, n, t) < 0 && l == 1)
 					berth_diag_warn(diag, u[i]->path, 0, "Wants=%s: no such unit", t);

@@ -32,9 +32,9 @@ enum berth_restart {
 	BERTH_RESTART_ALWAYS,
 };
 
-/* Network= (issue 6). */
+/* Network= (docs/networking.md). */
 enum berth_net_mode {
-	BERTH_NET_BRIDGE,    /* own stack, a veth on the host's bridge (the default once the runtime lands) */
+	BERTH_NET_BRIDGE,    /* own stack, a veth on the host's bridge (the default) */
 	BERTH_NET_NONE,      /* own stack with only lo */
 	BERTH_NET_HOST,      /* the host's stack */
 	BERTH_NET_CONTAINER, /* the stack of another unit, NET.CONTAINER */
@@ -78,14 +78,6 @@ struct berth_unit_net {
 	int npublish;
 	int isolation;                  /* NetworkIsolation=: cut off from the other units on the bridge */
 };
-
-/* Issue 6: whether the network runtime (bridge, veth, published ports) is
- * there. 0 until it lands: Network=none is then the default and the only
- * value, and every other network key is an error. The constant to change is
- * BERTH_NET_RUNTIME in unit-keys.c; this variable only mirrors it so that the
- * unit tests and the fuzzer can run the enabled path in today's build (set it
- * before a parse; nothing in berthd or berthctl writes it). */
-extern int berth_net_runtime;
 
 /* A list of strings, each allocated. */
 struct berth_strv {

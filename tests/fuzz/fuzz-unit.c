@@ -37,15 +37,12 @@ static struct berth_unit *fixed(const char *name, const char *text)
 	return u;
 }
 
-/* A valid unit's network: nothing but Network=none without the runtime;
- * addresses, ports and names only on the bridge; the limits; no host port
+/* A valid unit's network: addresses, ports and names only on the bridge; the limits; no host port
  * twice. */
 static void check_net(const struct berth_unit_net *n)
 {
 	int other = n->ip || n->ndns || n->nhosts || n->npublish || n->isolation;
 
-	if (!berth_net_runtime && (n->mode != BERTH_NET_NONE || other))
-		abort();
 	if (n->mode != BERTH_NET_BRIDGE && other)
 		abort();
 	if ((n->mode == BERTH_NET_CONTAINER) != (n->container[0] != '\0'))
@@ -76,15 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (!db) {
-		berth_net_runtime = 1;
 		db = fixed("db", db_text);
 		cache = fixed("cache", cache_text);
 	}
 	if (!u)
 		return 0;
-	/* Both settings of the network runtime (issue 6), by the input's length:
-	 * deterministic, so a crash reproduces from its input alone. */
-	berth_net_runtime = (int)(size & 1);
 	r = berth_unit_parse((const char *)data, size, "/t/web.container", "web", u, &d);
 	/* Success and failure are what DIAG says; every line names the file. */
 	if ((r == 0) != (d.errors == 0) || (r != 0 && r != -1))

@@ -358,9 +358,8 @@ static void parse_defaults(void)
 	CHECK(u->c.nvolumes == 0 && u->c.ntmpfs == 0 && u->c.nuidmap == 0);
 	CHECK(u->userns_manual == 0 && u->run_init == 0);
 	CHECK(u->c.uid == 0 && u->c.gid == 0 && u->c.workdir[0] == '\0');
-	/* Without the network runtime (issue 6): only loopback. */
-	CHECK(berth_net_runtime == 0);
-	CHECK(u->net.mode == BERTH_NET_NONE && u->net.ip == 0 && u->net.ndns == 0 && u->net.nhosts == 0 &&
+	/* On the bridge, with an address allocated at start. */
+	CHECK(u->net.mode == BERTH_NET_BRIDGE && u->net.ip == 0 && u->net.ndns == 0 && u->net.nhosts == 0 &&
 	      u->net.npublish == 0 && u->net.isolation == 0);
 	CHECK_STR(u->c.rootfs, "/usr/lib/berth/images/base");
 	CHECK(u->argv[0] && u->argv[1] == NULL);
@@ -1159,47 +1158,8 @@ static void units_errors(void)
 		berth_unit_free(u[i]);
 }
 
-/* --- networking (issue 6) --- */
+/* --- networking --- */
 
-/* While BERTH_NET_RUNTIME is 0 (berth_net_runtime as built): Network=none
- * is the default and the only value; every other network key is refused at
- * its line, after its value's own checks. */
-#define NOT_YET "not available yet (issue 6): a container has only loopback (Network=none) until " \
-		"the bridge runtime lands\n"
-
-static void net_runtime_off(void)
-{
-	struct berth_unit *u;
-	const char *t = TAIL "Network=none\nDNS=\nAddHost=\nPublishPort=\n";
-
-	CHECK(berth_net_runtime == 0);
-	CHECK(parse_len(t, strlen(t), &u) == 0);
-	CHECK_STR(got, "");
-	CHECK(u->net.mode == BERTH_NET_NONE && u->seen_line[16] == 4);
-	berth_unit_free(u);
-	CHECK_STR(diag_of(TAIL "Network=bridge\n"),
-		  L(4) "Network=bridge: not available yet (issue 6); only Network=none is\n");
-	CHECK_STR(diag_of(TAIL "Network=host\n"), L(4) "Network=host: not available yet (issue 6); only Network=none is\n");
-	CHECK_STR(diag_of(TAIL "Network=container:db\n"),
-		  L(4) "Network=container:db: not available yet (issue 6); only Network=none is\n");
-	CHECK_STR(diag_of(TAIL "IPAddress=10.88.0.5\nIP=10.88.0.6\n"),
-		  L(4) "IPAddress=10.88.0.5: " NOT_YET L(5) "IP= is already set on line 4\n");
-	CHECK_STR(diag_of(TAIL "IP=10.88.0.6\n"), L(4) "IP=10.88.0.6: " NOT_YET);
-	CHECK_STR(diag_of(TAIL "PublishPort=8080:80\n"), L(4) "PublishPort=8080:80: " NOT_YET);
-	CHECK_STR(diag_of(TAIL "DNS=1.1.1.1\n"), L(4) "DNS=1.1.1.1: " NOT_YET);
-	CHECK_STR(diag_of(TAIL "AddHost=db:10.88.0.2\n"), L(4) "AddHost=db:10.88.0.2: " NOT_YET);
-	CHECK_STR(diag_of(TAIL "NetworkIsolation=yes\n"), L(4) "NetworkIsolation=yes: " NOT_YET);
-	CHECK_STR(diag_of(TAIL "NetworkIsolation=no\n"), L(4) "NetworkIsolation=no: " NOT_YET);
-	/* A bad value is named as such first. */
-	CHECK_STR(diag_of(TAIL "PublishPort=80\nNetwork=lan\n"),
-		  L(4) "PublishPort=80: '80' has no host port: give [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (no "
-		       "random host ports on an appliance)\n"
-		  L(5) "Network=lan: 'lan' is not bridge, none, host or container:NAME\n");
-	/* Nothing reaches the unit, so a refused key leaves no conflict behind. */
-	CHECK_STR(diag_of(TAIL "Network=none\nPublishPort=8080:80\n"), L(5) "PublishPort=8080:80: " NOT_YET);
-}
-
-/* The rest runs with the runtime on, as when BERTH_NET_RUNTIME is 1. */
 static void net_keys(void)
 {
 	struct berth_unit *u;
@@ -1219,7 +1179,6 @@ static void net_keys(void)
 		"NetworkIsolation=yes\n";                            /* 16 */
 	const struct berth_net_port *p;
 
-	CHECK(berth_net_runtime == 1);
 	CHECK(parse_len(t, strlen(t), &u) == 0);
 	CHECK_STR(got, "");
 	CHECK(u->net.mode == BERTH_NET_BRIDGE && u->net.container[0] == '\0');
@@ -1314,7 +1273,6 @@ static void net_errors(void)
 {
 	char name[320];
 
-	CHECK(berth_net_runtime == 1);
 	/* Network= */
 	CHECK_STR(diag_of(TAIL "Network=lan\n"), L(4) "Network=lan: 'lan' is not bridge, none, host or container:NAME\n");
 	CHECK_STR(diag_of(TAIL "Network=brige\n"),
@@ -1458,7 +1416,6 @@ static void net_mode_conflicts(void)
 		"PublishPort=8081:81\n"    /* 10 */
 		"DNS=8.8.8.8\n";           /* 11 */
 
-	CHECK(berth_net_runtime == 1);
 	CHECK_STR(diag_of(t),
 		  L(4) "NetworkIsolation= is not allowed with Network=none (line 6): the container has only loopback\n"
 		  L(5) "PublishPort= is not allowed with Network=none (line 6): the container has only loopback\n"
@@ -1494,7 +1451,6 @@ static void net_units(void)
 	struct berth_diag d = { 0 };
 	size_t order[3];
 
-	CHECK(berth_net_runtime == 1);
 	/* Joining a unit's network orders after it, as Requires= does. */
 	u[0] = mk("web", "[Container]\nImage=base\nExec=/bin/true\nNetwork=container:db\n");
 	u[1] = mk("db", TAIL);
@@ -1582,7 +1538,6 @@ static void net_score(void)
 	const char *modes[] = { "bridge", "none", "host", "container:db" };
 	unsigned e[4];
 
-	CHECK(berth_net_runtime == 1);
 	for (int m = 0; m < 4; m++) {
 		char t[128];
 		int found = 0;
@@ -2217,15 +2172,6 @@ static void conf_file(void)
 	}
 }
 
-/* The network runtime's enabled path, in today's build (unit.h:
- * berth_net_runtime); reset after each test, as a failed CHECK returns early. */
-#define RUN_NET(fn)                    \
-	do {                           \
-		berth_net_runtime = 1; \
-		RUN(fn);               \
-		berth_net_runtime = 0; \
-	} while (0)
-
 int main(void)
 {
 	RUN(parse_full_unit);
@@ -2257,12 +2203,11 @@ int main(void)
 	}
 	RUN(units_order);
 	RUN(units_errors);
-	RUN(net_runtime_off);
-	RUN_NET(net_keys);
-	RUN_NET(net_errors);
-	RUN_NET(net_mode_conflicts);
-	RUN_NET(net_units);
-	RUN_NET(net_score);
+	RUN(net_keys);
+	RUN(net_errors);
+	RUN(net_mode_conflicts);
+	RUN(net_units);
+	RUN(net_score);
 	RUN(restart_table);
 	RUN(exit_classify);
 	RUN(state_names);
