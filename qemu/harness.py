@@ -55,7 +55,7 @@ def poll(guest, command, want, timeout=60):
 
 
 class Guest:
-    def __init__(self, image, var, workdir, kernel_args=(), boot_timeout=180):
+    def __init__(self, image, var, workdir, kernel_args=(), boot_timeout=180, forward=()):
         self.workdir = workdir
         self.console_path = os.path.join(workdir, "console-%d.log" % time.monotonic_ns())
         cmd = [os.path.join(TOP, "qemu", "run"), "--image", image, "--var", var,
@@ -64,6 +64,10 @@ class Guest:
         env = dict(os.environ)
         # Tests never listen on a fixed host port: forward a free loopback port.
         env.setdefault("BERTH_SSH_PORT", str(_free_port()))
+        # FORWARD: guest TCP ports to reach from 127.0.0.1 here, each through a
+        # free port (self.fwd[GUEST_PORT]).
+        self.fwd = {p: _free_port() for p in forward}
+        env["BERTH_FORWARD"] = " ".join("%d:%d" % (h, p) for p, h in self.fwd.items())
         env.setdefault("BERTH_QEMU_SMP", "1")
         self.ssh_port = int(env["BERTH_SSH_PORT"])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

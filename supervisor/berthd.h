@@ -87,6 +87,10 @@ void berthd_net_forget(const char *name);
 /* The host-side veth of the container with address IP. */
 void berthd_net_link_name(uint32_t ip, char *buf, size_t len);
 const char *berthd_net_error(void);
+/* R's address: in use, else IPAddress=, else on record (0: none yet). */
+uint32_t berthd_net_address(const struct unit_rt *r);
+/* ,"network":{...} of inspect, for R with definition U. */
+void berthd_net_json(struct berth_buf *b, const struct unit_rt *r, const struct berth_unit *u);
 
 /* metrics.c: Prometheus text exposition of the units PEER may see and the host */
 void berthd_metrics(struct berth_buf *out, const struct berth_peer *peer);

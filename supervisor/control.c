@@ -146,7 +146,7 @@ static void json_strv(struct berth_buf *b, const char *key, char *const *v)
 	berth_buf_printf(b, "]");
 }
 
-static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
+static void json_inspect(struct berth_buf *b, const struct unit_rt *r, const struct berth_unit *u)
 {
 	const struct berth_container *c = &u->c;
 	char t[4][32];
@@ -190,11 +190,13 @@ static void json_inspect(struct berth_buf *b, const struct berth_unit *u)
 			    "\"restart_max_delay_sec\":\"%s\",\"timeout_stop_sec\":\"%s\",\"kill_signal\":%d,"
 			    "\"start_limit_interval_sec\":\"%s\",\"start_limit_burst\":%u,\"pids_max\":%" PRId64
 			    ",\"memory_max\":%" PRId64 ",\"cpu_quota_us\":%" PRId64 ",\"cpu_weight\":%d"
-			    ",\"log_max_size\":%" PRId64 ",\"log_max_files\":%u,\"autostart\":%s}",
+			    ",\"log_max_size\":%" PRId64 ",\"log_max_files\":%u,\"autostart\":%s",
 			 u->type == BERTH_TYPE_ONESHOT ? "oneshot" : "simple", berth_restart_name(u->restart), t[0],
 			 t[1], t[2], u->kill_signal, t[3], u->start_limit_burst, c->pids_max, c->memory_max,
 			 c->cpu_quota_us, c->cpu_weight, u->log_max_size, u->log_max_files,
 			 u->autostart ? "true" : "false");
+	berthd_net_json(b, r, u);
+	berth_buf_printf(b, "}");
 }
 
 /* Denials are logged, but at most 20 per 10 s: a loop of denied requests
@@ -471,7 +473,7 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 			reply_end(fd, BERTH_FAILED, r->errors ? r->errors : "no valid definition", -1);
 			break;
 		}
-		json_inspect(&b, r->next ? r->next : r->u);
+		json_inspect(&b, r, r->next ? r->next : r->u);
 		reply_chunks(fd, b.p, b.len);
 		reply_end(fd, BERTH_OK, "", -1);
 		break;

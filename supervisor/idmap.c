@@ -143,6 +143,17 @@ out:
 	return rc;
 }
 
+int berth_record_read(const char *dir, const char *name, uint32_t *value)
+{
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dirfd < 0)
+		return -1;
+	r = read_base(dirfd, name, value);
+	close(dirfd);
+	return r;
+}
+
 int berth_record_release(const char *dir, const char *name, struct berth_err *err)
 {
 	char path[512], lock[512];

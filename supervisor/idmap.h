@@ -43,6 +43,8 @@ struct berth_record_rules {
  * DIR/.lock; a crash leaves no record or a whole one. */
 int berth_record_get(const char *dir, const char *name, const struct berth_record_rules *rules,
 		     uint32_t *value, int *fresh, struct berth_err *err);
+/* NAME's value if it has one (0), without picking one (-1). */
+int berth_record_read(const char *dir, const char *name, uint32_t *value);
 /* Forget NAME's value. */
 int berth_record_release(const char *dir, const char *name, struct berth_err *err);
 

@@ -346,7 +346,10 @@ static int setup_overlay(const struct berth_container *c, struct berth_err *err)
 /* A sysfs instance belongs to the network namespace of whoever mounts it,
  * and the kernel lets only a process privileged over that namespace mount
  * one: a container on the host's or another container's stack gets the
- * host's /sys bound read-only instead (as runc and crun do). */
+ * host's /sys bound read-only instead (as runc and crun do). Its /sys/fs
+ * (the host's cgroup tree, bpf, pstore) is covered by an empty read-only
+ * tmpfs holding only the mount point of the container's own cgroup2 (which
+ * the kernel will not mount over the host's: same superblock). */
 static int setup_sys(const struct berth_container *c, struct berth_err *err)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
@@ -359,6 +362,12 @@ static int setup_sys(const struct berth_container *c, struct berth_err *err)
 	if (mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
 	    syscall(SYS_mount_setattr, AT_FDCWD, "sys", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
 		return berth_err_sys(err, "bind the host's /sys read-only");
+	if (check_target("sys/fs", err) < 0)
+		return -1;
+	if (mount("tmpfs", "sys/fs", "tmpfs", NOSUID | NODEV | NOEXEC, "mode=0755,size=4k") < 0 ||
+	    mkdir("sys/fs/cgroup", 0755) < 0 ||
+	    mount(NULL, "sys/fs", NULL, MS_REMOUNT | MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL) < 0)
+		return berth_err_sys(err, "cover the host's /sys/fs");
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "lib/values.h"
 #include "netlink.h"
 #include "nft.h"
+#include "unit-keys.h"
 
 #define NET_RUN_DIR BERTH_RUN_DIR "/net"
 #define HOST_RESOLV BERTH_RUN_DIR "/resolv.conf" /* the uplink's, from udhcpc */
@@ -406,6 +407,60 @@ void berthd_net_forget(const char *name)
 	unlink(path);
 	snprintf(path, sizeof(path), NET_RUN_DIR "/%s", name);
 	rmdir(path);
+}
+
+uint32_t berthd_net_address(const struct unit_rt *r)
+{
+	uint32_t ip = 0;
+
+	if (r->net_ip || !r->u || r->u->net.mode != BERTH_NET_BRIDGE)
+		return r->net_ip;
+	if (r->u->net.ip)
+		return r->u->net.ip;
+	return berth_record_read(BERTH_NET_DIR, r->name, &ip) == 0 ? ip : 0;
+}
+
+void berthd_net_json(struct berth_buf *b, const struct unit_rt *r, const struct berth_unit *u)
+{
+	const struct berth_unit_net *n = &u->net;
+	uint32_t ip = berthd_net_address(r);
+	char a[64];
+
+	berth_buf_printf(b, ",\"network\":{\"mode\":\"%s\"", berth_net_mode_name(n->mode));
+	if (n->mode == BERTH_NET_CONTAINER) {
+		berth_buf_printf(b, ",\"container\":");
+		berth_buf_json_str(b, n->container);
+	}
+	if (n->mode == BERTH_NET_BRIDGE) {
+		berth_buf_printf(b, ",\"bridge\":\"%s\",\"address\":", BERTH_NET_BRIDGE_NAME);
+		if (ip)
+			berth_buf_printf(b, "\"%s\"", berth_format_ipv4(ip, a));
+		else
+			berth_buf_printf(b, "null");
+		berth_buf_printf(b, ",\"fixed\":%s,\"host_link\":", n->ip ? "true" : "false");
+		if (ip) {
+			berthd_net_link_name(ip, a, sizeof(a));
+			berth_buf_printf(b, "\"%s\"", a);
+		} else {
+			berth_buf_printf(b, "null");
+		}
+		if (cf)
+			berth_buf_printf(b, ",\"gateway\":\"%s\",\"prefix\":%d", berth_format_ipv4(gateway(), a),
+					 cf->prefix);
+		berth_buf_printf(b, ",\"isolation\":%s,\"publish\":[", n->isolation ? "true" : "false");
+		for (int i = 0; i < n->npublish; i++)
+			berth_buf_printf(b, "%s\"%s\"", i ? "," : "", berth_net_port_str(&n->publish[i], 1, a, sizeof(a)));
+		berth_buf_printf(b, "],\"dns\":[");
+		for (int i = 0; i < n->ndns; i++)
+			berth_buf_printf(b, "%s\"%s\"", i ? "," : "", berth_format_ipv4(n->dns[i], a));
+		berth_buf_printf(b, "],\"add_host\":[");
+		for (int i = 0; i < n->nhosts; i++) {
+			berth_buf_printf(b, "%s", i ? "," : "");
+			berth_buf_printf(b, "\"%s:%s\"", n->hosts[i].name, berth_format_ipv4(n->hosts[i].ip, a));
+		}
+		berth_buf_printf(b, "]");
+	}
+	berth_buf_printf(b, "}");
 }
 
 const char *berthd_net_error(void)

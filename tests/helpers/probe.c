@@ -8,10 +8,20 @@
  *   probe euid                       print the effective uid (setuid test)
  *   probe fs mkdir|rmdir|chmod PATH  print OK or the errno name
  *   probe fork-until-fail            fork sleepers until fork fails; print the count and errno
+ *   probe connect HOST PORT [MS]     TCP to HOST (a name goes through /etc/hosts): print OK and
+ *                                    the first line the peer sends, or the errno name (MS: the
+ *                                    connect timeout, default 3000)
+ *   probe serve PORT TEXT            accept TCP on PORT forever, send TEXT and a newline to each
+ *   probe links                      print each interface with its IPv4 address, one per line
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <net/if.h>
 #include <sched.h>
@@ -45,7 +55,9 @@ static const char *errname(int e)
 		{ EACCES, "EACCES" }, { EROFS, "EROFS" },   { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
 		{ ENOSYS, "ENOSYS" }, { ENOSPC, "ENOSPC" }, { EBUSY, "EBUSY" },	  { EAGAIN, "EAGAIN" },
 		{ EISDIR, "EISDIR" }, { EAFNOSUPPORT, "EAFNOSUPPORT" },		  { EFAULT, "EFAULT" },
-		{ EBADF, "EBADF" }, { ENXIO, "ENXIO" },
+		{ EBADF, "EBADF" }, { ENXIO, "ENXIO" }, { ETIMEDOUT, "ETIMEDOUT" },
+		{ ECONNREFUSED, "ECONNREFUSED" }, { EHOSTUNREACH, "EHOSTUNREACH" },
+		{ ENETUNREACH, "ENETUNREACH" },
 	};
 	static char buf[32];
 
@@ -474,6 +486,86 @@ static int exec_stream(const char *unit)
 	return 0;
 }
 
+/* probe connect: what a client in the container gets. */
+static int net_connect(const char *host, const char *port, int ms)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
+	char line[256];
+	int fd, err = 0, r;
+	socklen_t len = sizeof(err);
+	struct pollfd p;
+	ssize_t n;
+
+	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		printf("NONAME %s\n", gai_strerror(r));
+		return 1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		puts(errname(errno));
+		return 1;
+	}
+	freeaddrinfo(ai);
+	p = (struct pollfd){ fd, POLLOUT, 0 };
+	if (poll(&p, 1, ms) == 0) {
+		puts("ETIMEDOUT");
+		return 1;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		puts(errname(err));
+		return 1;
+	}
+	p = (struct pollfd){ fd, POLLIN, 0 };
+	n = poll(&p, 1, ms) == 1 ? read(fd, line, sizeof(line) - 1) : 0;
+	line[n > 0 ? n : 0] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	printf("OK %s\n", line);
+	return 0;
+}
+
+static int net_serve(const char *port, const char *text)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		printf("serve: %s\n", errname(errno));
+		return 1;
+	}
+	printf("serving on %s\n", port);
+	fflush(stdout);
+	for (;;) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0)
+			continue;
+		dprintf(c, "%s\n", text);
+		close(c);
+	}
+}
+
+static int net_links(void)
+{
+	struct ifaddrs *ifa, *i;
+	char a[INET_ADDRSTRLEN];
+
+	if (getifaddrs(&ifa) < 0) {
+		printf("getifaddrs: %s\n", errname(errno));
+		return 1;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			printf("%s\n", i->ifa_name);
+		else if (i->ifa_addr->sa_family == AF_INET)
+			printf("%s %s\n", i->ifa_name,
+			       inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, a, sizeof(a)));
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "write") == 0) {
@@ -513,7 +605,14 @@ int main(int argc, char **argv)
 		return exec_stream(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "fork-bomb") == 0)
 		fork_bomb();
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "connect") == 0)
+		return net_connect(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 3000);
+	if (argc == 4 && strcmp(argv[1], "serve") == 0)
+		return net_serve(argv[2], argv[3]);
+	if (argc == 2 && strcmp(argv[1], "links") == 0)
+		return net_links();
 	fprintf(stderr, "usage: probe write PATH | euid | container|exec [HOSTPID BASE] | user UID | "
-			"fork-until-fail | fork-bomb | exec-stream UNIT\n");
+			"fork-until-fail | fork-bomb | exec-stream UNIT | connect HOST PORT [MS] | serve PORT TEXT | "
+			"links\n");
 	return 2;
 }
