@@ -185,10 +185,16 @@ def boot1(g, tmp, var):
         # Each example unit scores well: an exposure of 1.9 at most.
         rc, out = as_ops(g, "berthctl score --threshold=1.9 /etc/berth/units/*.container")
         assert rc == 0 and out.count("Overall exposure level") == len(DEFAULT_UNITS), (rc, out)
-        # The example web unit serves its page (loopback of its own network
-        # namespace, seen from inside by exec).
+        # The example web unit serves its page: inside its network namespace
+        # (seen by exec), and on the host's port 80 from this build host
+        # through QEMU's forward on 127.0.0.1; a port it does not publish
+        # (81) gives no page.
         rc, out = as_admin(g, "berthctl exec web -- wget -q -O - http://127.0.0.1:8080/")
         assert rc == 0 and "Berth" in out, (rc, out[:300])
+        page = http_get(g.fwd[80])
+        assert page.startswith("HTTP/1.") and " 200 " in page.split("\r\n")[0] and "Berth" in page, page[:300]
+        page = http_get(g.fwd[81], tries=1)
+        assert not page.startswith("HTTP/"), page[:300]
     test("ops_sees_default_units_running", default_units)
     before = units(g)
 
@@ -392,6 +398,29 @@ def stamp(line):
     return int(t[11:13]) * 3600 + int(t[14:16]) * 60 + float(t[17:23])
 
 
+def http_get(port, tries=20):
+    """GET / from 127.0.0.1:PORT here: the response, or why there is none."""
+    import socket
+    for i in range(tries):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.settimeout(10)
+                s.sendall(b"GET / HTTP/1.0\r\nHost: berth\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                if data or i == tries - 1:
+                    return data.decode(errors="replace") or "EOF"
+        except OSError as e:
+            if i == tries - 1:
+                return "error: %s" % e
+        time.sleep(1)
+    return "no answer"
+
+
 def main():
     tmp = os.path.join(BUILD, "tests", "system-ops")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -399,7 +428,7 @@ def main():
     var = os.path.join(tmp, "var.img")
     make_var_disk(var)
     for n, fn in (("1", lambda g: boot1(g, tmp, var)), ("2", lambda g: boot2(g, tmp)), ("3", None)):
-        g = Guest(IMAGE, var, tmp)
+        g = Guest(IMAGE, var, tmp, forward=(80, 81))
         try:
             g.wait_shell()
             if n == "3":
