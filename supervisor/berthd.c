@@ -687,6 +687,24 @@ void berthd_tick(void)
 	arm_timer();
 }
 
+/* R's container ended on its own or for a restart: the units running in its
+ * network namespace (Network=container:R) are left with an empty stack, so
+ * they restart too, once R runs again (their implicit Requires=). An
+ * operator's stop of R has stopped them already. */
+static void restart_joiners(const struct unit_rt *r)
+{
+	for (int i = 0; i < MAX_UNITS; i++) {
+		struct unit_rt *o = units[i];
+
+		if (!o || !o->u || o->u->net.mode != BERTH_NET_CONTAINER || strcmp(o->u->net.container, r->name) != 0 ||
+		    (o->svc.state != BERTH_SVC_RUNNING && o->svc.state != BERTH_SVC_STARTING))
+			continue;
+		berthd_event("%s: restarting: the network it joined (%s) ended", o->name, r->name);
+		o->restart_after_stop = 1;
+		berthd_stop(o);
+	}
+}
+
 /* A run of R ended (or never began). */
 static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int64_t at)
 {
@@ -695,6 +713,8 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 	r->pid = 0;
 	r->restart_after_stop = 0;
 	berthd_net_stopped(r);
+	if ((!r->svc.stop_requested || restart) && !shutting_down)
+		restart_joiners(r);
 	if (!r->u) {
 		if (r->removed) {
 			berthd_event("%s: removed", r->name);

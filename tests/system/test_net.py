@@ -199,6 +199,19 @@ def run(g):
         expect(g, "side", "OK from-a", "connect", "127.0.0.1", "7000")
     test("net_stop_tears_down", stop_tears_down)
 
+    def joiner_follows_a_crash():
+        # a dies (SIGKILL) and restarts by policy; side, in a's old stack,
+        # restarts with it and is in the new one.
+        side_pid = wait_running(g, "side")["pid"]
+        a_pid = wait_running(g, "a")["pid"]
+        g.check("kill -9 %d" % a_pid)
+        poll(g, "berthctl --json status side", lambda rc, out: rc == 0 and json.loads(out)[0]["state"] == "running"
+             and json.loads(out)[0]["pid"] not in (0, side_pid), 90)
+        assert wait_running(g, "a")["pid"] != a_pid
+        expect(g, "side", "OK from-a", "connect", "127.0.0.1", "7000")
+        assert "side: restarting: the network it joined (a) ended" in g.check("cat /var/log/berth/events.log")
+    test("net_joiner_restarts_with_its_network", joiner_follows_a_crash)
+
     def bad_keys_are_file_line_errors():
         units_before = g.check("ls -l --full-time /var/lib/berth/units; berthctl list")
         out = deploy(g, "bad", "[Container]\nImage=probe\nExec=/bin/true\nPublishPort=%d:80\n" % PUBLISHED,
