@@ -278,8 +278,13 @@ void berthd_net_start(const struct berth_conf *conf)
 		goto fail;
 	}
 	berth_nl_close(&nl);
-	/* IPv4 only: no link-local IPv6 path between containers and the host. */
-	write_file("/proc/sys/net/ipv6/conf/" BERTH_NET_BRIDGE_NAME "/disable_ipv6", "1\n");
+	/* IPv4 only: no link-local IPv6 path between containers and the host.
+	 * Fail closed: only a kernel without IPv6 (no such file) is fine. */
+	if (write_file("/proc/sys/net/ipv6/conf/" BERTH_NET_BRIDGE_NAME "/disable_ipv6", "1\n") < 0 &&
+	    errno != ENOENT) {
+		berth_err_sys(&err, "disable IPv6 on " BERTH_NET_BRIDGE_NAME);
+		goto fail;
+	}
 	net_error[0] = '\0';
 	berthd_event("network: bridge %s, %s/%d", BERTH_NET_BRIDGE_NAME, berth_format_ipv4(gateway(), a), cf->prefix);
 	return;

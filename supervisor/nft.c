@@ -34,7 +34,9 @@
 #define NF_BR_FORWARD 2
 #endif
 
-#define BATCH_MAX (64 * 1024)
+/* Room for BERTH_NET_PUBLISH_TOTAL ports (about 530 bytes each) and every
+ * unit isolated (MAX_UNITS, about 900 bytes each); test-nft builds that set. */
+#define BATCH_MAX (2 * 1024 * 1024)
 #define TABLE "berth"
 
 struct batch {
@@ -357,11 +359,12 @@ static void rule_publish(struct batch *b, const struct berth_nft_publish *p)
 }
 
 /* A filter rule on the bridge's name: in CHAIN, traffic whose KEY (iif or
- * oif) is the bridge, optionally with the other one not the bridge, or a
+ * oif) is (or is not) the bridge, optionally with the other one not the bridge, or a
  * conntrack state or status bit, gets VERDICT. */
 struct iface_rule {
 	const char *chain, *what;
 	uint32_t key;      /* NFT_META_IIFNAME or NFT_META_OIFNAME */
+	int key_not;       /* KEY is not the bridge (instead of: is) */
 	int other_not;     /* also: the other interface is not the bridge */
 	uint32_t ct_key;   /* NFT_CT_STATE (which is 0) or NFT_CT_STATUS */
 	uint32_t ct_bits;  /* 0: no conntrack match */
@@ -371,11 +374,15 @@ struct iface_rule {
 #define CT_REPLY (NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED))
 
 static const struct iface_rule iface_rules[] = {
-	{ "forward", "forward replies", NFT_META_OIFNAME, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
-	{ "forward", "forward published", NFT_META_OIFNAME, 0, NFT_CT_STATUS, IPS_DST_NAT, NF_ACCEPT },
-	{ "forward", "forward drop", NFT_META_OIFNAME, 1, 0, 0, NF_DROP },
-	{ "input", "input replies", NFT_META_IIFNAME, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
-	{ "input", "input drop", NFT_META_IIFNAME, 0, 0, 0, NF_DROP },
+	{ "forward", "forward replies", NFT_META_OIFNAME, 0, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
+	{ "forward", "forward published", NFT_META_OIFNAME, 0, 0, NFT_CT_STATUS, IPS_DST_NAT, NF_ACCEPT },
+	{ "forward", "forward drop", NFT_META_OIFNAME, 0, 1, 0, 0, NF_DROP },
+	/* The host routes for its containers only: forwarding between two
+	 * other interfaces would make the appliance a router for its LAN
+	 * (Docker's FORWARD policy is DROP for the same reason). */
+	{ "forward", "forward not ours", NFT_META_IIFNAME, 1, 1, 0, 0, NF_DROP },
+	{ "input", "input replies", NFT_META_IIFNAME, 0, 0, NFT_CT_STATE, CT_REPLY, NF_ACCEPT },
+	{ "input", "input drop", NFT_META_IIFNAME, 0, 0, 0, 0, NF_DROP },
 };
 
 static void rule_iface(struct batch *b, const char *bridge, const struct iface_rule *r)
@@ -385,7 +392,7 @@ static void rule_iface(struct batch *b, const char *bridge, const struct iface_r
 
 	if (!h)
 		return;
-	match_ifname(b, h, r->key, NFT_CMP_EQ, bridge);
+	match_ifname(b, h, r->key, r->key_not ? NFT_CMP_NEQ : NFT_CMP_EQ, bridge);
 	if (r->other_not)
 		match_ifname(b, h, r->key == NFT_META_OIFNAME ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_CMP_NEQ,
 			     bridge);
@@ -470,6 +477,17 @@ static int commit(struct batch *b, struct berth_err *err)
 		return berth_err_set(err, EMSGSIZE, "nftables: ruleset too large");
 	if (fd < 0)
 		return berth_err_sys(err, "nftables: netlink socket");
+	/* The batch is one message, which must fit the socket's send buffer,
+	 * and every rule is acknowledged, which must fit its receive buffer
+	 * (about 1 KiB of kernel memory each): past wmem_max and rmem_max as nft
+	 * does, which needs CAP_NET_ADMIN. */
+	if (b->len > 65536 || b->nmsg > 64) {
+		int snd = (int)b->len + 4096, rcv = b->nmsg * 1024 + 65536;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+			return berth_err_sys(err, "nftables: socket buffers for %d rules", b->nmsg);
+	}
 	if (sendto(fd, b->buf, b->len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_err_sys(err, "nftables: send");
 	while (acks < want) {

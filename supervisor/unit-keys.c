@@ -878,6 +878,13 @@ static int set_publish(struct berth_unit *u, const char *v, char *msg)
 	if (berth_parse_uint(hp, 1, 65535, &x) < 0)
 		FAIL("host port '%s' is not a port (1..65535)", hp);
 	p.host_port = (uint16_t)x;
+	/* The host's own services are not a container's to take over. */
+	if (p.host_port == 22 && p.proto == BERTH_PROTO_TCP)
+		FAIL("host port 22/tcp is the appliance's SSH port; publish another host port");
+	/* Published ports are translated as packets arrive from outside: the
+	 * host's own loopback traffic never passes there. */
+	if (p.host_ip >> 24 == 127)
+		FAIL("'%s': a published port is reached from outside the host, never on a loopback address", v);
 	if (berth_parse_uint(cp, 1, 65535, &x) < 0)
 		FAIL("container port '%s' is not a port (1..65535)", cp);
 	p.container_port = (uint16_t)x;

@@ -768,6 +768,22 @@ static void check_claims(struct berth_unit *const *u, size_t n, struct berth_dia
 		if (u[i]->net.ip)
 			ips[ni++] = (struct claim){ u[i], NULL };
 	}
+	/* The rules of every published port go to the kernel in one nftables
+	 * batch of bounded size: past the total, refuse rather than fail every
+	 * start later. */
+	if (np > BERTH_NET_PUBLISH_TOTAL) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			k += (size_t)u[i]->net.npublish;
+			if (k > BERTH_NET_PUBLISH_TOTAL) {
+				berth_diag_error(d, u[i]->path, u[i]->net.publish[0].line,
+						 "PublishPort=: more than %d published ports across all units (%zu)",
+						 BERTH_NET_PUBLISH_TOTAL, np);
+				break;
+			}
+		}
+	}
 	qsort(ports, np, sizeof(*ports), port_cmp);
 	qsort(ips, ni, sizeof(*ips), ip_cmp);
 	for (size_t i = 0; i < np; i++) {
@@ -840,6 +856,11 @@ int berth_units_check(struct berth_unit *const *u, size_t n, size_t *order, stru
 			else if (find_unit(u, n, t) < 0)
 				berth_diag_error(diag, u[i]->path, u[i]->seen_line[16],
 						 "Network=container:%s: no such unit", t);
+			else if (u[find_unit(u, n, t)]->net.mode == BERTH_NET_HOST)
+				/* It would share the host's stack without saying so
+				 * (and without Network=host's score). */
+				berth_diag_error(diag, u[i]->path, u[i]->seen_line[16],
+						 "Network=container:%s: %s has Network=host; say Network=host here", t, t);
 		}
 	}
 	check_claims(u, n, diag);

@@ -45,6 +45,7 @@ enum berth_net_proto { BERTH_PROTO_TCP, BERTH_PROTO_UDP };
 #define BERTH_NET_MAX_DNS 3      /* resolv.conf's limit (MAXNS) */
 #define BERTH_NET_MAX_HOSTS 16
 #define BERTH_NET_MAX_PUBLISH 16
+#define BERTH_NET_PUBLISH_TOTAL 256 /* across all units: one nftables batch (nft.c BATCH_MAX) */
 #define BERTH_NET_HOSTNAME_MAX 253
 
 /* AddHost=NAME:IP: a line of the container's /etc/hosts. */

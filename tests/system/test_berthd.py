@@ -330,6 +330,7 @@ LogMaxFiles=2
     deploy(g, "confined", """[Container]
 Image=probe
 Exec=/usr/bin/probe container 1
+Environment=PROBE_NET=bridge
 [Service]
 Type=oneshot
 Restart=no
@@ -432,6 +433,7 @@ def exec_edit_deploy(g, confined):
     deploy(g, "execme", """[Container]
 Image=probe
 Exec=/bin/sh -c 'while true; do sleep 1; done'
+Environment=PROBE_NET=bridge
 """)
     g.check("berthctl reload")
     target = wait_state(g, "execme", "running")

@@ -5,6 +5,7 @@
  *   c1     eth0 10.88.0.2 on berth0 (a container)
  *   c2     eth0 10.88.0.3 on berth0 (a container, isolated in one check)
  *   out    eth0 192.168.77.2 on up0 (the world beyond the uplink)
+ *   lan2   eth0 192.168.78.2 on up1 (a second network the host is on)
  * The test process moves between them with setns: a socket stays in the
  * namespace it was made in. Every expectation is a connection that must be
  * made, or must not be (no answer within 1.5 s). */
@@ -27,7 +28,7 @@
 #include "nft.h"
 #include "t.h"
 
-enum { HOST, C1, C2, OUT, NNS };
+enum { HOST, C1, C2, OUT, LAN2, NNS };
 static int ns[NNS];
 
 static void enter(int which)
@@ -147,9 +148,11 @@ static int topology(void)
 	}
 	if (wire(&nl, C1, "bv-c1", "c1-eth0", "10.88.0.2", 16, "10.88.0.1", (int)if_nametoindex("berth0")) < 0 ||
 	    wire(&nl, C2, "bv-c2", "c2-eth0", "10.88.0.3", 16, "10.88.0.1", (int)if_nametoindex("berth0")) < 0 ||
-	    wire(&nl, OUT, "up0", "out-eth0", "192.168.77.2", 24, "192.168.77.1", 0) < 0)
+	    wire(&nl, OUT, "up0", "out-eth0", "192.168.77.2", 24, "192.168.77.1", 0) < 0 ||
+	    wire(&nl, LAN2, "up1", "lan2-eth0", "192.168.78.2", 24, "192.168.78.1", 0) < 0)
 		return -1;
-	if (berth_nl_addr_add(&nl, "up0", ip("192.168.77.1"), 24, &err) < 0) {
+	if (berth_nl_addr_add(&nl, "up0", ip("192.168.77.1"), 24, &err) < 0 ||
+	    berth_nl_addr_add(&nl, "up1", ip("192.168.78.1"), 24, &err) < 0) {
 		printf("FAIL uplink: %s\n", err.msg);
 		return -1;
 	}
@@ -157,7 +160,7 @@ static int topology(void)
 	return sysctl_write("/proc/sys/net/ipv4/ip_forward", "1");
 }
 
-static int c1_web, c1_other, c2_web, host_ssh, out_srv;
+static int c1_web, c1_other, c2_web, host_ssh, out_srv, lan2_srv;
 
 static const struct berth_nft_publish publish[] = {
 	{ .host_port = 9090, .proto = IPPROTO_TCP, .ip = 0x0a580002u, .port = 8080 },
@@ -197,6 +200,14 @@ static void containers_cannot_reach_host(void)
 	/* A host service ("SSH" on the bridge address and on the uplink's). */
 	CHECK(!reaches(C1, "10.88.0.1", 22, host_ssh, NULL));
 	CHECK(!reaches(C1, "192.168.77.1", 22, host_ssh, NULL));
+}
+
+/* The host forwards for its containers only: not between two networks it
+ * is on (it is no router for its LAN). */
+static void not_a_router(void)
+{
+	CHECK(!reaches(OUT, "192.168.78.2", 7071, lan2_srv, NULL));
+	CHECK(!reaches(LAN2, "192.168.77.2", 7070, out_srv, NULL));
 }
 
 static void outbound_masquerade(void)
@@ -244,6 +255,34 @@ static void removed(void)
 	CHECK(reaches(OUT, "10.88.0.2", 8081, c1_other, NULL));
 	CHECK(reaches(C1, "10.88.0.1", 22, host_ssh, NULL));
 	CHECK(reaches(C1, "192.168.77.1", 22, host_ssh, NULL));
+	CHECK(reaches(OUT, "192.168.78.2", 7071, lan2_srv, NULL));
+}
+
+/* The largest set units may ask for: every published port there may be
+ * (BERTH_NET_PUBLISH_TOTAL) and every unit isolated (MAX_UNITS, 1024), in one
+ * transaction; the rules still work after it. */
+static void largest_ruleset(void)
+{
+	static struct berth_nft_publish pub[256];
+	static struct berth_nft_isolated iso[1024];
+	static char names[1024][16];
+	struct berth_err err = { 0 };
+	struct berth_nft_config c = { .bridge = "berth0", .subnet = 0x0a580000u, .prefix = 16,
+				      .publish = pub, .npublish = 256, .isolated = iso, .nisolated = 1024 };
+
+	for (int i = 0; i < 256; i++)
+		pub[i] = (struct berth_nft_publish){ .host_port = (uint16_t)(20000 + i), .proto = IPPROTO_TCP,
+						     .ip = 0x0a580100u + (uint32_t)i, .port = 80 };
+	pub[0] = publish[0];
+	for (int i = 0; i < 1024; i++) {
+		snprintf(names[i], sizeof(names[i]), "bv%d", i);
+		iso[i] = (struct berth_nft_isolated){ names[i], 0x0a580400u + (uint32_t)i };
+	}
+	if (berth_nft_apply(&c, &err) < 0)
+		printf("# %s\n", err.msg);
+	CHECK(err.msg[0] == '\0');
+	CHECK(reaches(OUT, "192.168.77.1", 9090, c1_web, NULL));
+	CHECK(!reaches(C1, "10.88.0.1", 22, host_ssh, NULL));
 }
 
 static void bad_prefix(void)
@@ -277,12 +316,15 @@ int main(void)
 	c2_web = listen_in(C2, "0.0.0.0", 8080);
 	host_ssh = listen_in(HOST, "0.0.0.0", 22);
 	out_srv = listen_in(OUT, "0.0.0.0", 7070);
+	lan2_srv = listen_in(LAN2, "0.0.0.0", 7071);
 	RUN(bad_prefix);
 	RUN(published_port);
 	RUN(unpublished_blocked);
 	RUN(containers_cannot_reach_host);
 	RUN(outbound_masquerade);
+	RUN(not_a_router);
 	RUN(peers_and_isolation);
+	RUN(largest_ruleset);
 	RUN(removed);
 	return t_failed_total ? 1 : 0;
 }

@@ -1171,7 +1171,7 @@ static void net_keys(void)
 		"AddHost=db:10.88.0.2 cache.internal.example:10.88.0.3\n" /* 8 */
 		"AddHost=gw:192.168.1.1\n"                           /* 9 */
 		"PublishPort=8080:80\n"                              /* 10 */
-		"PublishPort=127.0.0.1:8443:443/tcp\n"               /* 11 */
+		"PublishPort=192.168.7.1:8443:443/tcp\n"             /* 11 */
 		"PublishPort=5353:53/UDP\n"                          /* 12 */
 		"PublishPort=8080:80/udp\n"                          /* 13 */
 		"PublishPort=10.0.0.1:9000:9000\n"                   /* 14 */
@@ -1197,7 +1197,7 @@ static void net_keys(void)
 	p = u->net.publish;
 	CHECK(p[0].host_ip == 0 && p[0].host_port == 8080 && p[0].container_port == 80 &&
 	      p[0].proto == BERTH_PROTO_TCP && p[0].line == 10);
-	CHECK(p[1].host_ip == 0x7f000001 && p[1].host_port == 8443 && p[1].container_port == 443 &&
+	CHECK(p[1].host_ip == 0xc0a80701 && p[1].host_port == 8443 && p[1].container_port == 443 &&
 	      p[1].proto == BERTH_PROTO_TCP && p[1].line == 11);
 	CHECK(p[2].host_port == 5353 && p[2].container_port == 53 && p[2].proto == BERTH_PROTO_UDP);
 	/* The same port number over another protocol, or on another address. */
@@ -1357,6 +1357,13 @@ static void net_errors(void)
 		  L(4) "PublishPort=8080:80-81/udp: port ranges are not supported; one PublishPort= per port\n");
 	CHECK_STR(diag_of(TAIL "PublishPort=8080:80/sctp\n"),
 		  L(4) "PublishPort=8080:80/sctp: protocol 'sctp' is not tcp or udp\n");
+	/* The host's SSH port, and loopback addresses published ports never see. */
+	CHECK_STR(diag_of(TAIL "PublishPort=22:2222\n"),
+		  L(4) "PublishPort=22:2222: host port 22/tcp is the appliance's SSH port; publish another host port\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=22:53/udp\n"), "");
+	CHECK_STR(diag_of(TAIL "PublishPort=127.0.0.2:8080:80\n"),
+		  L(4) "PublishPort=127.0.0.2:8080:80: '127.0.0.2:8080:80': a published port is reached from outside "
+		       "the host, never on a loopback address\n");
 	CHECK_STR(diag_of(TAIL "PublishPort=0:80\n"), L(4) "PublishPort=0:80: host port '0' is not a port (1..65535)\n");
 	CHECK_STR(diag_of(TAIL "PublishPort=8080:65536\n"),
 		  L(4) "PublishPort=8080:65536: container port '65536' is not a port (1..65535)\n");
@@ -1378,7 +1385,7 @@ static void net_errors(void)
 	/* A host port once per protocol; 0.0.0.0 (no address) overlaps every address. */
 	CHECK_STR(diag_of(TAIL "PublishPort=8080:80\nPublishPort=8080:81/tcp\n"),
 		  L(5) "PublishPort=8080:81/tcp: host port 8080/tcp is already published on line 4\n");
-	CHECK_STR(diag_of(TAIL "PublishPort=127.0.0.1:8080:80\nPublishPort=8080:81\n"),
+	CHECK_STR(diag_of(TAIL "PublishPort=192.168.7.1:8080:80\nPublishPort=8080:81\n"),
 		  L(5) "PublishPort=8080:81: host port 8080/tcp is already published on line 4\n");
 	CHECK_STR(diag_of(TAIL "PublishPort=53:53/udp\nPublishPort=10.0.0.1:53:54/udp\n"),
 		  L(5) "PublishPort=10.0.0.1:53:54/udp: host port 10.0.0.1:53/udp is already published on line 4\n");
@@ -1462,6 +1469,13 @@ static void net_units(void)
 	CHECK_STR(berth_diag_text(&d), "/t/web.container:4: Network=container:db: no such unit\n");
 	berth_diag_free(&d);
 	berth_unit_free(u[1]);
+	/* Joining a unit on the host's stack is Network=host, and must say so. */
+	u[1] = mk("db", TAIL "Network=host\n");
+	CHECK(berth_units_check(u, 2, order, &d) == -1);
+	CHECK_STR(berth_diag_text(&d), "/t/web.container:4: Network=container:db: db has Network=host; "
+				       "say Network=host here\n");
+	berth_diag_free(&d);
+	berth_unit_free(u[1]);
 	/* And it closes cycles. */
 	u[1] = mk("db", "[Unit]\nAfter=web\n" TAIL);
 	CHECK(berth_units_check(u, 2, order, &d) == -1);
@@ -1472,12 +1486,12 @@ static void net_units(void)
 
 	/* A host port twice: the error is on the unit whose name sorts later,
 	 * whatever the order of the set, and names the other's line. */
-	u[0] = mk("b", TAIL "PublishPort=8080:80/udp\nPublishPort=127.0.0.1:8080:81\n");
+	u[0] = mk("b", TAIL "PublishPort=8080:80/udp\nPublishPort=192.168.7.1:8080:81\n");
 	u[1] = mk("a", TAIL "\nPublishPort=8080:80\n");
 	u[2] = mk("c", TAIL "PublishPort=10.0.0.1:9000:9000\nPublishPort=10.0.0.2:9000:9000\n");
 	CHECK(berth_units_check(u, 3, order, &d) == -1);
-	CHECK_STR(berth_diag_text(&d), "/t/b.container:5: PublishPort=127.0.0.1:8080:81/tcp: host port "
-				       "127.0.0.1:8080/tcp is already published by /t/a.container:5 "
+	CHECK_STR(berth_diag_text(&d), "/t/b.container:5: PublishPort=192.168.7.1:8080:81/tcp: host port "
+				       "192.168.7.1:8080/tcp is already published by /t/a.container:5 "
 				       "(PublishPort=8080:80/tcp)\n");
 	CHECK(d.errors == 1);
 	berth_diag_free(&d);
