@@ -1011,6 +1011,7 @@ static void adopt(void)
 			continue;
 		}
 		r->pid = m.pid;
+		berthd_net_adopted(r);
 		berthd_event("%s: re-adopted its container (pid %d, %u restarts so far)", name, m.pid, r->svc.restarts);
 		if (r->svc.state != BERTH_SVC_STOPPING)
 			r->svc.state = m.phase == BERTH_MON_RUNNING ? BERTH_SVC_RUNNING : BERTH_SVC_STARTING;

@@ -33,7 +33,13 @@ struct unit_rt {
 	int removed;             /* its file is gone: stop, then forget it */
 	int restart_after_stop;  /* restart or reload: start again once stopped */
 	int stopped_by_shutdown; /* not by an operator: a later berthd starts it again */
+	/* The network of the run in progress, as it started: its rules follow
+	 * these, not a unit file that may have changed since (network.c keeps a
+	 * copy on /run for a berthd that adopts the run). */
 	uint32_t net_ip;         /* its address on the bridge while it has one (host order) */
+	int net_isolation;
+	int net_npublish;
+	struct berth_net_port net_publish[BERTH_NET_MAX_PUBLISH];
 };
 
 extern struct unit_rt *units[MAX_UNITS];
@@ -80,6 +86,8 @@ void berthd_net_start(const struct berth_conf *conf);
 int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct berth_err *err);
 /* After a start or a stop: every active unit's hosts file and the rules. */
 void berthd_net_update(void);
+/* R's run, found running by a new berthd: its network as it started. */
+void berthd_net_adopted(struct unit_rt *r);
 /* R's run ended: its veth (if the kernel has not deleted it yet), then update. */
 void berthd_net_stopped(struct unit_rt *r);
 /* R's unit was removed: its address record and files. */

@@ -23,6 +23,7 @@
 #define NET_RUN_DIR BERTH_RUN_DIR "/net"
 #define HOST_RESOLV BERTH_RUN_DIR "/resolv.conf" /* the uplink's, from udhcpc */
 
+static struct berth_conf conf_in_force; /* berth.conf, with the subnet berth0 has since boot */
 static const struct berth_conf *cf;
 static char net_error[BERTH_ERR_MSG]; /* non-empty: the bridge is not usable, and why */
 static int forwarding;                /* ip_forward is on (only once rules are in force) */
@@ -106,6 +107,76 @@ static int pick_ip(const void *ctx, const uint32_t *used, size_t nused, uint32_t
 	}
 	return berth_err_set(err, ENOSPC, "no free address left in %s/%d", berth_format_ipv4(cf->subnet, net),
 			     cf->prefix);
+}
+
+/* --- the network of a run, kept on /run for a berthd that adopts it --- */
+
+struct run_record {
+	uint32_t magic, ip;
+	int isolation, npublish;
+	struct berth_net_port publish[BERTH_NET_MAX_PUBLISH];
+};
+#define RUN_MAGIC 0x62726e31u /* "brn1" */
+
+static void run_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, NET_RUN_DIR "/%s/run", name);
+}
+
+static int run_save(const struct unit_rt *r, struct berth_err *err)
+{
+	struct run_record rec = { .magic = RUN_MAGIC, .ip = r->net_ip, .isolation = r->net_isolation,
+				  .npublish = r->net_npublish };
+	char path[320];
+	int fd;
+
+	memcpy(rec.publish, r->net_publish, sizeof(rec.publish));
+	snprintf(path, sizeof(path), NET_RUN_DIR "/%s", r->name);
+	if (berth_mkdir_p(path, 0700, err) < 0)
+		return -1;
+	run_path(path, sizeof(path), r->name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec)) {
+		berth_err_sys(err, "%s", path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int run_load(struct unit_rt *r)
+{
+	struct run_record rec;
+	char path[320];
+	int fd;
+	ssize_t n;
+
+	run_path(path, sizeof(path), r->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	n = read(fd, &rec, sizeof(rec));
+	close(fd);
+	if (n != (ssize_t)sizeof(rec) || rec.magic != RUN_MAGIC || !rec.ip || rec.npublish < 0 ||
+	    rec.npublish > BERTH_NET_MAX_PUBLISH)
+		return -1;
+	r->net_ip = rec.ip;
+	r->net_isolation = rec.isolation;
+	r->net_npublish = rec.npublish;
+	memcpy(r->net_publish, rec.publish, sizeof(rec.publish));
+	return 0;
+}
+
+static void run_clear(struct unit_rt *r)
+{
+	char path[320];
+
+	run_path(path, sizeof(path), r->name);
+	unlink(path);
+	r->net_ip = 0;
+	r->net_isolation = r->net_npublish = 0;
 }
 
 /* R's address: IPAddress=, else the one recorded for it (picked at its first start). */
@@ -227,17 +298,19 @@ static int apply_rules(const struct unit_rt *extra, struct berth_err *err)
 
 	for (int i = 0; i < MAX_UNITS; i++) {
 		const struct unit_rt *r = units[i];
-		const struct berth_unit_net *n;
 
-		if (!r || !on_bridge(r) || !r->net_ip || (r != extra && !active(r)))
+		/* Every run on the bridge, by the network it started with. */
+		if (!r || !r->net_ip || (r != extra && !active(r)))
 			continue;
-		n = &r->u->net;
-		for (int k = 0; k < n->npublish && c.npublish < MAX_UNITS; k++)
+		for (int k = 0; k < r->net_npublish && c.npublish < MAX_UNITS; k++) {
+			const struct berth_net_port *p = &r->net_publish[k];
+
 			pub[c.npublish++] = (struct berth_nft_publish){
-				.host_ip = n->publish[k].host_ip, .host_port = n->publish[k].host_port,
-				.proto = n->publish[k].proto == BERTH_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
-				.ip = r->net_ip, .port = n->publish[k].container_port };
-		if (n->isolation) {
+				.host_ip = p->host_ip, .host_port = p->host_port,
+				.proto = p->proto == BERTH_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+				.ip = r->net_ip, .port = p->container_port };
+		}
+		if (r->net_isolation) {
 			berthd_net_link_name(r->net_ip, links[c.nisolated], sizeof(links[0]));
 			iso[c.nisolated] = (struct berth_nft_isolated){ links[c.nisolated], r->net_ip };
 			c.nisolated++;
@@ -261,14 +334,53 @@ void berthd_net_link_name(uint32_t ip, char *buf, size_t len)
 	snprintf(buf, len, "bv%08x", ip);
 }
 
+/* The subnet berth0 got at this boot stays until the next: a berthd that
+ * starts again with another Subnet= would otherwise give running containers'
+ * addresses to others and aim their rules at addresses they do not have. */
+static void keep_subnet(void)
+{
+	char text[32], a[16];
+	uint32_t ip;
+	int fd = open(NET_RUN_DIR "/subnet", O_RDONLY | O_CLOEXEC | O_NOFOLLOW), prefix;
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		char *slash;
+
+		text[n] = '\0';
+		slash = strchr(text, '/');
+		if (slash) {
+			*slash = '\0';
+			prefix = atoi(slash + 1);
+			if (berth_parse_ipv4(text, &ip) == 0 && prefix >= 8 && prefix <= 30 &&
+			    (ip != conf_in_force.subnet || prefix != conf_in_force.prefix)) {
+				berthd_event("network: Subnet= changed to %s/%d; %s/%d stays until the next boot",
+					     berth_format_ipv4(conf_in_force.subnet, a), conf_in_force.prefix, text,
+					     prefix);
+				conf_in_force.subnet = ip;
+				conf_in_force.prefix = prefix;
+			}
+			return;
+		}
+	}
+	snprintf(text, sizeof(text), "%s/%d\n", berth_format_ipv4(cf->subnet, a), cf->prefix);
+	write_file(NET_RUN_DIR "/subnet", text);
+}
+
 void berthd_net_start(const struct berth_conf *conf)
 {
 	struct berth_err err = { 0 };
 	struct berth_nl nl;
 	char a[16];
 
-	cf = conf;
-	if (berth_mkdir_p(NET_RUN_DIR, 0700, &err) < 0 || berth_nl_open(&nl, &err) < 0)
+	conf_in_force = *conf;
+	cf = &conf_in_force;
+	if (berth_mkdir_p(NET_RUN_DIR, 0700, &err) < 0)
+		goto fail;
+	keep_subnet();
+	if (berth_nl_open(&nl, &err) < 0)
 		goto fail;
 	/* berthd may be starting again: what is there already is fine. */
 	if ((berth_nl_bridge_add(&nl, BERTH_NET_BRIDGE_NAME, &err) < 0 && err.errnum != EEXIST) ||
@@ -339,6 +451,11 @@ int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct bert
 				return berth_err_set(err, EADDRINUSE, "address %s is in use by %s",
 						     berth_format_ipv4(ip, a), units[i]->name);
 		r->net_ip = ip;
+		r->net_isolation = n->isolation;
+		r->net_npublish = n->npublish;
+		memcpy(r->net_publish, n->publish, sizeof(r->net_publish));
+		if (run_save(r, err) < 0)
+			return -1;
 		snprintf(c->net.bridge, sizeof(c->net.bridge), "%s", BERTH_NET_BRIDGE_NAME);
 		berthd_net_link_name(ip, c->net.host_link, sizeof(c->net.host_link));
 		c->net.ip = ip;
@@ -372,18 +489,30 @@ void berthd_net_update(void)
 	for (int i = 0; i < MAX_UNITS; i++) {
 		struct unit_rt *r = units[i];
 
-		if (!r || !on_bridge(r) || !active(r))
+		if (!r || !active(r) || (!r->net_ip && !on_bridge(r)))
 			continue;
-		/* A container berthd adopted after a restart: its address is on record. */
-		if (!r->net_ip && unit_ip(r, &r->net_ip, &err) < 0) {
-			berthd_event("%s: network: %s", r->name, err.msg);
-			continue;
+		/* A container berthd adopted after a restart: its network as it
+		 * started is on record (berthd_net_adopted); without the record
+		 * (a run older than it), the unit's address. */
+		if (!r->net_ip && run_load(r) < 0) {
+			if (unit_ip(r, &r->net_ip, &err) < 0) {
+				berthd_event("%s: network: %s", r->name, err.msg);
+				continue;
+			}
+			r->net_isolation = r->u->net.isolation;
+			r->net_npublish = r->u->net.npublish;
+			memcpy(r->net_publish, r->u->net.publish, sizeof(r->net_publish));
 		}
-		if (write_unit_files(r, &err) < 0)
+		if (on_bridge(r) && write_unit_files(r, &err) < 0)
 			berthd_event("%s: network: %s", r->name, err.msg);
 	}
 	if (apply_rules(NULL, &err) < 0)
 		berthd_event("network rules: %s", err.msg);
+}
+
+void berthd_net_adopted(struct unit_rt *r)
+{
+	run_load(r);
 }
 
 void berthd_net_stopped(struct unit_rt *r)
@@ -396,7 +525,7 @@ void berthd_net_stopped(struct unit_rt *r)
 	berth_container_init(&c);
 	berthd_net_link_name(r->net_ip, c.net.host_link, sizeof(c.net.host_link));
 	berth_container_net_cleanup(&c);
-	r->net_ip = 0;
+	run_clear(r);
 	berthd_net_update();
 }
 

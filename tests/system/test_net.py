@@ -161,6 +161,24 @@ def run(g):
         assert not got.startswith("from-"), got
     test("net_published_port_from_build_host", from_build_host)
 
+    def rules_survive_berthd_restart():
+        # berthd killed: the containers run on, and the berthd PID 1 starts
+        # again rebuilds the rules from each run's record (/run/berth/net),
+        # so isolation and published ports hold before and after.
+        pids = {n: wait_running(g, n)["pid"] for n in ("a", "iso", "b")}
+        berthd = g.check("cat /sys/fs/cgroup/system/berthd/cgroup.procs").strip()
+        g.check("test -s /run/berth/net/iso/run && kill -9 %s" % berthd)
+        poll(g, "grep -c 'iso: re-adopted its container' /var/log/berth/events.log",
+             lambda rc, out: rc == 0 and out.strip() == "1", 90)
+        for n, pid in pids.items():
+            assert wait_running(g, n)["pid"] == pid, n
+        expect(g, "b", "ETIMEDOUT", "connect", json.loads(g.check("berthctl --json inspect iso"))["network"]["address"],
+               "7000", "2000")
+        expect(g, "iso", "ETIMEDOUT", "connect", "10.88.0.50", "7000", "2000")
+        assert from_here(g.fwd[PUBLISHED]) == "from-a", from_here(g.fwd[PUBLISHED])
+        expect(g, "b", "ETIMEDOUT", "connect", GATEWAY, "22", "2000")
+    test("net_rules_survive_berthd_restart", rules_survive_berthd_restart)
+
     def restarts_leave_nothing():
         before = links(g)
         local = "grep -c '/32 host LOCAL' /proc/net/fib_trie"
