@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * wants both and joins db's network. db claims a host port and an address,
  * for the conflict checks; they are parsed with the network runtime on. */
 static const char db_text[] = "[Unit]\nAfter=web\n[Container]\nImage=base\nExec=/bin/db\n"
-			      "PublishPort=127.0.0.1:5432:5432\nPublishPort=53:53/udp\nIPAddress=10.88.0.5\n";
+			      "PublishPort=192.168.7.1:5432:5432\nPublishPort=53:53/udp\nIPAddress=10.88.0.5\n";
 static const char cache_text[] = "[Unit]\nWants=db web\n[Container]\nRootfs=/srv/cache\nExec=/bin/cache\n"
 				 "Network=container:db\n";
 
