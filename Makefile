@@ -37,7 +37,7 @@ INIT_PURE := init/parse.c init/conf.c
 HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units $(B)/host/test-netlink \
               $(B)/host/test-nft
 HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
-.PHONY: all deps image test test-unit test-system run clean distclean
+.PHONY: all deps image test test-unit test-system run bench clean distclean
 all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
 
 deps: $(B)/stamps/deps
@@ -129,9 +129,28 @@ test: deps all $(B)/tests/seccomp-dump \
 		$(HOST_TESTS) $(HOST_FUZZ) $(B)/test-image/root.img $(B)/image/root.img $(B)/ops-image/root.img
 	BUILD=$(B) tests/run
 
+# make bench (docs/benchmarks.md): the shipped image plus Debian's crun and runc
+# (with the shared libraries they load), a busybox rootfs with benchtool, and the
+# OCI bundles. Benchmarks report; they never fail on a timing.
+$(B)/bench/benchtool: tests/bench/benchtool.c $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) $(TLDFLAGS) -o $@ $<
+$(B)/bench/rootfs.stamp: images/build-rootfs $(B)/bench/benchtool
+	images/build-rootfs $(B)/bench/rootfs $(B)/deps/busybox/bin/busybox $(B)/bench/benchtool:usr/bin/benchtool
+	@touch $@
+$(B)/bench/overlay.stamp: tests/bench/make-overlay tests/bench/oci-config deps/bench-packages
+	deps/install-host-packages deps/bench-packages
+	tests/bench/make-overlay $(B)/bench/overlay
+	@touch $@
+$(B)/bench-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/bench/rootfs.stamp $(B)/bench/overlay.stamp
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/bench-image \
+		$(B)/bench/overlay $(B)/bench/rootfs:/usr/lib/berth/images/bench $(B)/bench/benchtool:/usr/bin/benchtool
+bench: deps all $(B)/bench-image/root.img
+	BUILD=$(B) tests/bench/run
+
 clean:
 	rm -rf $(B)/init $(B)/supervisor $(B)/host $(B)/tests $(B)/image/root.img $(B)/image/initramfs.img \
-		$(B)/test-image $(B)/ops-image $(B)/rootfs $(B)/images
+		$(B)/test-image $(B)/ops-image $(B)/bench-image $(B)/bench $(B)/rootfs $(B)/images
 distclean:
 	rm -rf $(B)
 
