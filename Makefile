@@ -164,7 +164,7 @@ $(B)/host/fuzz-init-parse: tests/fuzz/fuzz-init-parse.c init/parse.c init/conf.c
 # The runtime and supervisor library: one archive, so each program links only what it uses.
 SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values.c supervisor/lib/buf.c \
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
-                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c supervisor/netlink.c supervisor/nft.c \
+                supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-default.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c supervisor/netlink.c supervisor/nft.c \
                 supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
                 supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
@@ -172,7 +172,18 @@ SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
 SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a
 $(B)/supervisor/obj/%.o: supervisor/%.c $(SUP_HDRS) VERSION $(B)/stamps/deps
 	@mkdir -p $(@D)
-	$(TCC) $(TCFLAGS) -Isupervisor -c -o $@ $<
+	$(TCC) $(TCFLAGS) -Isupervisor -I$(B)/supervisor/gen -c -o $@ $<
+# The default seccomp filter, compiled once at build time by the same code and
+# libseccomp a start would use (supervisor/seccomp-default.c).
+$(B)/supervisor/seccomp-gen: supervisor/seccomp-gen.c supervisor/seccomp.c supervisor/caps.c supervisor/lib/err.c \
+		$(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ supervisor/seccomp-gen.c supervisor/seccomp.c supervisor/caps.c \
+		supervisor/lib/err.c $(SYSROOT)/lib/libseccomp.a
+$(B)/supervisor/gen/seccomp-precompiled.h: $(B)/supervisor/seccomp-gen
+	@mkdir -p $(@D)
+	$< > $@.tmp && mv $@.tmp $@
+$(B)/supervisor/obj/seccomp-default.o: $(B)/supervisor/gen/seccomp-precompiled.h
 $(B)/supervisor/libberth.a: $(SUP_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
@@ -186,10 +197,11 @@ $(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
 .PRECIOUS: $(B)/supervisor/%.unstripped
 
-$(B)/tests/seccomp-dump: tests/unit/seccomp-dump.c supervisor/seccomp.c supervisor/caps.c supervisor/lib/err.c $(SUP_HDRS) $(B)/stamps/deps
+$(B)/tests/seccomp-dump: tests/unit/seccomp-dump.c supervisor/seccomp.c supervisor/seccomp-default.c supervisor/caps.c \
+		supervisor/lib/err.c $(SUP_HDRS) $(B)/supervisor/gen/seccomp-precompiled.h $(B)/stamps/deps
 	@mkdir -p $(@D)
-	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ tests/unit/seccomp-dump.c supervisor/seccomp.c \
-		supervisor/caps.c supervisor/lib/err.c $(SYSROOT)/lib/libseccomp.a
+	$(TCC) $(TCFLAGS) -Isupervisor -I$(B)/supervisor/gen $(TLDFLAGS) -o $@ tests/unit/seccomp-dump.c supervisor/seccomp.c \
+		supervisor/seccomp-default.c supervisor/caps.c supervisor/lib/err.c $(SYSROOT)/lib/libseccomp.a
 
 $(B)/host/test-supervisor: tests/unit/test-supervisor.c tests/unit/t.h supervisor/caps.c supervisor/container.c \
 		supervisor/idmap.c supervisor/lib/err.c $(SUP_HDRS)

@@ -175,7 +175,7 @@ pid_t berth_container_exec(const struct berth_container *c, pid_t target, char *
 		close(tfd);
 		return -1;
 	}
-	if ((c->seccomp == BERTH_SECCOMP_DEFAULT && berth_seccomp_compile_default(caps, &bpf, NULL, err) < 0) ||
+	if ((c->seccomp == BERTH_SECCOMP_DEFAULT && berth_seccomp_default_filter(caps, &bpf, err) < 0) ||
 	    (c->seccomp == BERTH_SECCOMP_PROFILE &&
 	     berth_seccomp_compile_profile(c->seccomp_profile, caps, &bpf, err) < 0)) {
 		close(tfd);

@@ -36,6 +36,11 @@ int berth_seccomp_compile_default(uint64_t caps, struct berth_bpf *out, int *ski
 				  struct berth_err *err);
 void berth_bpf_free(struct berth_bpf *b);
 
+/* The default policy for CAPS as a start loads it: the program compiled at
+ * build time when CAPS is the default bounding set (the same compile, done
+ * once: seccomp-gen), else berth_seccomp_compile_default's. */
+int berth_seccomp_default_filter(uint64_t caps, struct berth_bpf *out, struct berth_err *err);
+
 /* Compile the Docker/OCI seccomp profile (JSON) at PATH for a container with
  * bounding set CAPS on x86_64: includes/excludes resolved as dockerd does
  * (arches against amd64, caps against CAPS, minKernel against the running

@@ -393,7 +393,7 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 		return -1;
 	s.caps = berth_caps_bounding(c->cap_add, c->cap_drop);
 	if (c->seccomp == BERTH_SECCOMP_DEFAULT &&
-	    berth_seccomp_compile_default(s.caps, &s.bpf, NULL, err) < 0)
+	    berth_seccomp_default_filter(s.caps, &s.bpf, err) < 0)
 		return berth_err_prefix(err, "%s: start failed", c->name);
 	if (c->seccomp == BERTH_SECCOMP_PROFILE &&
 	    berth_seccomp_compile_profile(c->seccomp_profile, s.caps, &s.bpf, err) < 0)

@@ -3,6 +3,7 @@
  * stay denied). tests/unit/test-seccomp-docker compares it with Docker's. */
 #include <seccomp.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "caps.h"
 #include "seccomp-berth.h"
@@ -43,6 +44,21 @@ int main(void)
 		return 1;
 	}
 	printf("bpf %zu instructions, %d names skipped\n", bpf.len, skipped);
+	/* What a start loads for the default set: the program compiled at build
+	 * time (seccomp-gen) must be this very compile. */
+	{
+		struct berth_bpf pre;
+
+		if (berth_seccomp_default_filter(berth_caps_default(), &pre, &err) < 0) {
+			fprintf(stderr, "precompiled: %s\n", err.msg);
+			return 1;
+		}
+		printf("precompiled %s (%zu instructions)\n",
+		       pre.len == bpf.len && memcmp(pre.insns, bpf.insns, bpf.len * sizeof(*bpf.insns)) == 0 ? "same"
+														      : "DIFFERENT",
+		       pre.len);
+		berth_bpf_free(&pre);
+	}
 	berth_bpf_free(&bpf);
 	return 0;
 }
