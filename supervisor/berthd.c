@@ -467,7 +467,7 @@ static void spawn(struct unit_rt *r)
 	r->svc.stop_requested = 0;
 	berthd_set_state(r, BERTH_SVC_STARTING);
 	watch_monitor(r);
-	berthd_net_update(); /* its peers learn its name */
+	berthd_net_changed(); /* its peers learn its name (once this round of events is done) */
 }
 
 static void send_stop(struct unit_rt *r)
@@ -680,6 +680,7 @@ void berthd_tick(void)
 					snprintf(path, sizeof(path), STATE_DIR "/%s", units[i]->name);
 					unlink(path);
 				}
+			berthd_net_flush();
 			berthd_event("all units stopped; exiting");
 			exit(0);
 		}
@@ -1206,5 +1207,10 @@ int main(int argc, char **argv)
 			}
 			}
 		}
+		/* The hosts files and rules once per round of events, not once per
+		 * start or stop: a reload that starts N units would otherwise write
+		 * N files N times (each start's own rules are in force before it
+		 * runs: berthd_net_prepare). */
+		berthd_net_flush();
 	}
 }

@@ -84,8 +84,12 @@ void berthd_net_start(const struct berth_conf *conf);
 /* Before R's start: C's network (namespace, veth, address; the files at
  * /etc/hosts and /etc/resolv.conf), the rules with R in force already. */
 int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct berth_err *err);
-/* After a start or a stop: every active unit's hosts file and the rules. */
+/* Every active unit's hosts file and the rules, now. */
 void berthd_net_update(void);
+/* A run on the bridge started or ended: update at the next flush, which the
+ * event loop does after each round of events. */
+void berthd_net_changed(void);
+void berthd_net_flush(void);
 /* R's run, found running by a new berthd: its network as it started. */
 void berthd_net_adopted(struct unit_rt *r);
 /* R's run ended: its veth (if the kernel has not deleted it yet), then update. */

@@ -291,10 +291,10 @@ static int write_unit_files(const struct unit_rt *r, struct berth_err *err)
 static int apply_rules(const struct unit_rt *extra, struct berth_err *err)
 {
 	static struct berth_nft_publish pub[MAX_UNITS];
-	static struct berth_nft_isolated iso[MAX_UNITS];
+	static struct berth_nft_isolated iso[MAX_UNITS], ports[MAX_UNITS];
 	static char links[MAX_UNITS][16];
 	struct berth_nft_config c = { .bridge = BERTH_NET_BRIDGE_NAME, .subnet = cf->subnet, .prefix = cf->prefix,
-				      .publish = pub, .isolated = iso };
+				      .publish = pub, .isolated = iso, .ports = ports };
 
 	for (int i = 0; i < MAX_UNITS; i++) {
 		const struct unit_rt *r = units[i];
@@ -310,11 +310,11 @@ static int apply_rules(const struct unit_rt *extra, struct berth_err *err)
 				.proto = p->proto == BERTH_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
 				.ip = r->net_ip, .port = p->container_port };
 		}
-		if (r->net_isolation) {
-			berthd_net_link_name(r->net_ip, links[c.nisolated], sizeof(links[0]));
-			iso[c.nisolated] = (struct berth_nft_isolated){ links[c.nisolated], r->net_ip };
-			c.nisolated++;
-		}
+		berthd_net_link_name(r->net_ip, links[c.nports], sizeof(links[0]));
+		ports[c.nports] = (struct berth_nft_isolated){ links[c.nports], r->net_ip };
+		if (r->net_isolation)
+			iso[c.nisolated++] = ports[c.nports];
+		c.nports++;
 	}
 	if (berth_nft_apply(&c, err) < 0)
 		return -1;
@@ -480,6 +480,21 @@ int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct bert
 	return 0;
 }
 
+static int changed; /* a run on the bridge started or ended since the last update */
+
+void berthd_net_changed(void)
+{
+	changed = 1;
+}
+
+void berthd_net_flush(void)
+{
+	if (changed) {
+		changed = 0;
+		berthd_net_update();
+	}
+}
+
 void berthd_net_update(void)
 {
 	struct berth_err err = { 0 };
@@ -526,7 +541,7 @@ void berthd_net_stopped(struct unit_rt *r)
 	berthd_net_link_name(r->net_ip, c.net.host_link, sizeof(c.net.host_link));
 	berth_container_net_cleanup(&c);
 	run_clear(r);
-	berthd_net_update();
+	berthd_net_changed();
 }
 
 void berthd_net_forget(const char *name)
