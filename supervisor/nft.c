@@ -31,12 +31,18 @@
 
 /* linux/netfilter_bridge.h has it, but clashes with net/if.h. */
 #ifndef NF_BR_FORWARD
+#define NF_BR_PRE_ROUTING 0
 #define NF_BR_FORWARD 2
+#endif
+#ifndef ETH_P_IP
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
 #endif
 
 /* Room for BERTH_NET_PUBLISH_TOTAL ports (about 530 bytes each) and every
- * unit isolated (MAX_UNITS, about 900 bytes each); test-nft builds that set. */
-#define BATCH_MAX (2 * 1024 * 1024)
+ * unit on the bridge with its port rules and isolated (MAX_UNITS, about 1.7
+ * KiB each); test-nft builds that set. */
+#define BATCH_MAX (4 * 1024 * 1024)
 #define TABLE "berth"
 
 struct batch {
@@ -402,6 +408,44 @@ static void rule_iface(struct batch *b, const char *bridge, const struct iface_r
 	rule_end(b, h, list);
 }
 
+/* Anti-spoofing on the port of container P (bridge prerouting): an IPv4
+ * frame whose source is not P's address, an ARP frame whose sender address
+ * is not, and any frame that is neither IPv4 nor ARP, are dropped. */
+static void rules_port(struct batch *b, const struct berth_nft_isolated *p)
+{
+	static const struct {
+		const char *what;
+		uint16_t type;     /* ether type: 0 for "neither IPv4 nor ARP" */
+		uint32_t offset;   /* the sender's address in the network header */
+	} kinds[] = {
+		{ "port: IPv4 source", ETH_P_IP, 12 },
+		{ "port: ARP sender", ETH_P_ARP, 14 },
+		{ "port: other protocols", 0, 0 },
+	};
+	uint32_t ip = htonl(p->ip);
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct nlattr *list;
+		struct nlmsghdr *h = rule_begin(b, NFPROTO_BRIDGE, "prerouting", kinds[k].what, &list);
+		uint16_t ip4 = htons(ETH_P_IP), arp = htons(ETH_P_ARP), type = htons(kinds[k].type);
+
+		if (!h)
+			continue;
+		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, p->link);
+		e_payload(b, h, NFT_PAYLOAD_LL_HEADER, 12, 2);
+		if (kinds[k].type) {
+			e_cmp(b, h, NFT_CMP_EQ, &type, sizeof(type));
+			e_payload(b, h, NFT_PAYLOAD_NETWORK_HEADER, kinds[k].offset, 4);
+			e_cmp(b, h, NFT_CMP_NEQ, &ip, sizeof(ip));
+		} else {
+			e_cmp(b, h, NFT_CMP_NEQ, &ip4, sizeof(ip4));
+			e_cmp(b, h, NFT_CMP_NEQ, &arp, sizeof(arp));
+		}
+		e_verdict(b, h, NF_DROP);
+		rule_end(b, h, list);
+	}
+}
+
 static void build(struct batch *b, const struct berth_nft_config *c)
 {
 	struct nlattr *list;
@@ -452,6 +496,11 @@ static void build(struct batch *b, const struct berth_nft_config *c)
 	 * From the bridge to the host: replies only. */
 	for (size_t i = 0; i < sizeof(iface_rules) / sizeof(iface_rules[0]); i++)
 		rule_iface(b, c->bridge, &iface_rules[i]);
+	/* Layer 2, as frames enter from a container's port: its own address
+	 * only (IPv4 source, ARP sender), and nothing but IPv4 and ARP. */
+	chain(b, NFPROTO_BRIDGE, "prerouting", "filter", NF_BR_PRE_ROUTING, -300, NF_ACCEPT);
+	for (size_t i = 0; i < c->nports; i++)
+		rules_port(b, &c->ports[i]);
 	/* Layer 2: an isolated container's port talks to no other port. */
 	chain(b, NFPROTO_BRIDGE, "forward", "filter", NF_BR_FORWARD, 0, NF_ACCEPT);
 	for (size_t i = 0; i < c->nisolated; i++)

@@ -22,7 +22,11 @@
  * And one table "berth" of family bridge: frames between an isolated
  * container's port (its host-side veth) and any other port are dropped, so
  * it cannot reach its peers on the bridge either; it still reaches the host
- * as its gateway, and through it the uplink. */
+ * as its gateway, and through it the uplink. And as frames enter the bridge
+ * from a container's port (prerouting): only IPv4 from the container's own
+ * address and ARP for it; every other frame (another source address, IPv6,
+ * VLAN tags, other protocols) is dropped, so no container can pass for a
+ * peer or the gateway, whatever capabilities its unit grants. */
 #ifndef BERTH_NFT_H
 #define BERTH_NFT_H
 
@@ -52,6 +56,8 @@ struct berth_nft_config {
 	size_t npublish;
 	const struct berth_nft_isolated *isolated;
 	size_t nisolated;
+	const struct berth_nft_isolated *ports; /* every container on the bridge: its link and address */
+	size_t nports;
 };
 
 /* Replace the tables inet berth and bridge berth with the rules for C. */

@@ -94,6 +94,36 @@ static int reaches(int which, const char *addr, int port, int listener, uint32_t
 	return ok;
 }
 
+/* From namespace WHICH with source address SRC (which it must have),
+ * connect to ADDR:PORT; 1 if LISTENER accepted it within 1.5 s. */
+static int reaches_from(int which, const char *src, const char *addr, int port, int listener)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(ip(addr)) },
+			   me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(src)) }, from;
+	socklen_t fl = sizeof(from);
+	struct pollfd p = { .fd = listener, .events = POLLIN };
+	int s, c, ok = 0;
+
+	enter(which);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	enter(HOST);
+	if (s < 0)
+		return 0;
+	if (bind(s, (struct sockaddr *)&me, sizeof(me)) < 0 ||
+	    (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+		printf("# bind %s / connect: %s\n", src, strerror(errno));
+		close(s);
+		return 0;
+	}
+	if (poll(&p, 1, 1500) == 1 && (c = accept(listener, (struct sockaddr *)&from, &fl)) >= 0) {
+		ok = ntohl(from.sin_addr.s_addr) == ip(src);
+		close(c);
+	}
+	close(s);
+	return ok;
+}
+
 static int sysctl_write(const char *path, const char *v)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -243,6 +273,35 @@ static void peers_and_isolation(void)
 	CHECK(reaches(C2, "10.88.0.2", 8081, c1_other, NULL));
 }
 
+/* A container that takes another address (a unit may grant NET_ADMIN) gets
+ * nowhere with it: its port passes only its own address. The control: the
+ * same connection without the port rules gets through. */
+static void spoofed_source_dropped(void)
+{
+	struct berth_err err = { 0 };
+	struct berth_nl nl;
+	const struct berth_nft_isolated ports[] = { { "bv-c1", 0x0a580002u }, { "bv-c2", 0x0a580003u } };
+	const struct berth_nft_config with = { .bridge = "berth0", .subnet = 0x0a580000u, .prefix = 16,
+					       .publish = publish, .npublish = 1, .ports = ports, .nports = 2 };
+	const struct berth_nft_config without = { .bridge = "berth0", .subnet = 0x0a580000u, .prefix = 16,
+						   .publish = publish, .npublish = 1 };
+
+	enter(C2);
+	CHECK(berth_nl_open(&nl, &err) == 0 && berth_nl_addr_add(&nl, "c2-eth0", ip("10.88.0.99"), 16, &err) == 0);
+	berth_nl_close(&nl);
+	enter(HOST);
+	CHECK(berth_nft_apply(&with, &err) == 0);
+	/* Its own address works, on the bridge, through the host and out. */
+	CHECK(reaches_from(C2, "10.88.0.3", "10.88.0.2", 8081, c1_other));
+	CHECK(reaches(C2, "10.88.0.1", 9090, c1_web, NULL));
+	CHECK(reaches(C2, "192.168.77.2", 7070, out_srv, NULL));
+	/* Another one: not to a peer, not out. */
+	CHECK(!reaches_from(C2, "10.88.0.99", "10.88.0.2", 8081, c1_other));
+	CHECK(!reaches_from(C2, "10.88.0.99", "192.168.77.2", 7070, out_srv));
+	CHECK(berth_nft_apply(&without, &err) == 0);
+	CHECK(reaches_from(C2, "10.88.0.99", "10.88.0.2", 8081, c1_other));
+}
+
 static void removed(void)
 {
 	struct berth_err err = { 0 };
@@ -259,8 +318,8 @@ static void removed(void)
 }
 
 /* The largest set units may ask for: every published port there may be
- * (BERTH_NET_PUBLISH_TOTAL) and every unit isolated (MAX_UNITS, 1024), in one
- * transaction; the rules still work after it. */
+ * (BERTH_NET_PUBLISH_TOTAL) and every unit on the bridge and isolated
+ * (MAX_UNITS, 1024), in one transaction; the rules still work after it. */
 static void largest_ruleset(void)
 {
 	static struct berth_nft_publish pub[256];
@@ -268,7 +327,8 @@ static void largest_ruleset(void)
 	static char names[1024][16];
 	struct berth_err err = { 0 };
 	struct berth_nft_config c = { .bridge = "berth0", .subnet = 0x0a580000u, .prefix = 16,
-				      .publish = pub, .npublish = 256, .isolated = iso, .nisolated = 1024 };
+				      .publish = pub, .npublish = 256, .isolated = iso, .nisolated = 1024,
+				      .ports = iso, .nports = 1024 };
 
 	for (int i = 0; i < 256; i++)
 		pub[i] = (struct berth_nft_publish){ .host_port = (uint16_t)(20000 + i), .proto = IPPROTO_TCP,
@@ -324,6 +384,7 @@ int main(void)
 	RUN(outbound_masquerade);
 	RUN(not_a_router);
 	RUN(peers_and_isolation);
+	RUN(spoofed_source_dropped);
 	RUN(largest_ruleset);
 	RUN(removed);
 	return t_failed_total ? 1 : 0;
