@@ -323,7 +323,7 @@ int berth_seccomp_compile_profile(const char *path, uint64_t caps, struct berth_
 		goto out;
 	}
 	seccomp_attr_set(p.ctx, SCMP_FLTATR_CTL_NNP, 0);
-	seccomp_attr_set(p.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	seccomp_attr_set(p.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 1); /* as the default filter (seccomp.c) */
 	if (add_arches(&p, root) < 0)
 		goto out;
 	cJSON_ArrayForEach(it, syscalls)
