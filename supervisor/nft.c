@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -566,11 +567,16 @@ static int commit(struct batch *b, struct berth_err *err)
  * there); BODY; end. */
 static int transaction(const struct berth_nft_config *c, struct berth_err *err)
 {
-	static char space[BATCH_MAX] __attribute__((aligned(NLMSG_ALIGNTO)));
+	/* Mapped for the transaction only: a static buffer this size stayed in
+	 * berthd's memory (and its monitors') once touched, as a huge page. */
+	char *space = mmap(NULL, BATCH_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct batch b = { .buf = space, .seq = 1 };
+	int r;
 	struct nlmsghdr *h;
 	static const uint8_t families[] = { NFPROTO_INET, NFPROTO_BRIDGE };
 
+	if (space == MAP_FAILED)
+		return berth_err_sys(err, "nftables: a batch buffer");
 	h = msg_begin(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
 	msg_end(&b, h);
 	b.first_seq = b.seq;
@@ -584,7 +590,9 @@ static int transaction(const struct berth_nft_config *c, struct berth_err *err)
 		build(&b, c);
 	h = msg_begin(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
 	msg_end(&b, h);
-	return commit(&b, err);
+	r = commit(&b, err);
+	munmap(space, BATCH_MAX);
+	return r;
 }
 
 int berth_nft_apply(const struct berth_nft_config *c, struct berth_err *err)

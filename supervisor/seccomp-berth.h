@@ -29,7 +29,8 @@ struct berth_seccomp_rule {
 void berth_seccomp_default_rules(uint64_t caps, void (*fn)(const struct berth_seccomp_rule *, void *),
 				 void *arg);
 
-/* Compile the default policy for CAPS into OUT (x86_64, i386 and x32 ABIs;
+/* Compile the default policy for CAPS into OUT (x86_64 and i386 ABIs; x32,
+ * which the kernel Berth ships lacks, fails with EPERM;
  * everything else fails with EPERM). Names this libseccomp does not know are
  * skipped (they stay denied) and counted in *SKIPPED when not NULL. */
 int berth_seccomp_compile_default(uint64_t caps, struct berth_bpf *out, int *skipped,

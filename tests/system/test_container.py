@@ -178,7 +178,7 @@ def checks(g):
         for i in range(0, len(data), 3800):
             g.check("echo %s >> /tmp/docker.b64" % data[i:i + 3800])
         g.check("base64 -d /tmp/docker.b64 > /tmp/docker.json")
-        rc, out = g.run("%s --seccomp /tmp/docker.json probe %s /usr/bin/probe container %s %s"
+        rc, out = g.run("%s --seccomp /tmp/docker.json -e PROBE_SECCOMP=docker-json probe %s /usr/bin/probe container %s %s"
                         % (RUN, IMG, hostpid, base), 120)
         relay_probe(out, 54, prefix="docker-json-")
     docker_json()
