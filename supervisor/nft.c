@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -51,8 +52,9 @@ struct batch {
 	size_t len;
 	uint32_t seq, first_seq;
 	int overflow;
-	char what[64][48]; /* what the first acknowledged messages were, by seq - first_seq */
-	int nmsg;          /* messages that are acknowledged */
+	char what[64][48]; /* what the first messages were, by seq - first_seq */
+	int nmsg;          /* messages of the transaction (between begin and end) */
+	size_t last;       /* offset of the last one: the only one acknowledged */
 };
 
 static struct nlmsghdr *msg_begin(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id,
@@ -76,8 +78,10 @@ static struct nlmsghdr *msg_begin(struct batch *b, uint16_t type, uint16_t flags
 	g->res_id = htons(res_id);
 	if (what && b->nmsg < 64)
 		snprintf(b->what[b->nmsg], sizeof(b->what[0]), "%s", what);
-	if (what)
+	if (what) {
 		b->nmsg++;
+		b->last = (size_t)((char *)h - b->buf);
+	}
 	return h;
 }
 
@@ -273,7 +277,7 @@ static void match_addr(struct batch *b, struct nlmsghdr *h, uint32_t offset, uin
 
 static void table(struct batch *b, uint16_t type, uint8_t family, uint16_t flags)
 {
-	struct nlmsghdr *h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | type, flags | NLM_F_ACK, family, 0,
+	struct nlmsghdr *h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | type, flags, family, 0,
 				       type == NFT_MSG_DELTABLE ? "delete table" : "create table");
 
 	if (!h)
@@ -290,7 +294,7 @@ static void chain(struct batch *b, uint8_t family, const char *name, const char 
 	struct nlattr *hk;
 
 	snprintf(what, sizeof(what), "chain %s", name);
-	h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK, family, 0, what);
+	h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, 0, what);
 	if (!h)
 		return;
 	put_str(b, h, NFTA_CHAIN_TABLE, TABLE);
@@ -309,7 +313,7 @@ static struct nlmsghdr *rule_begin(struct batch *b, uint8_t family, const char *
 				   struct nlattr **list)
 {
 	struct nlmsghdr *h = msg_begin(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
-				       NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, family, 0, what);
+				       NLM_F_CREATE | NLM_F_APPEND, family, 0, what);
 
 	if (!h)
 		return NULL;
@@ -515,36 +519,46 @@ static void build(struct batch *b, const struct berth_nft_config *c)
 		}
 }
 
-/* Send the batch; every message is acknowledged or the first error wins. */
+/* Send the batch. The kernel applies all of it or none, and answers after:
+ * an error for each message that failed, then the acknowledgement of the
+ * last message (the only one that asks for one: acknowledging every rule
+ * cost a receive per rule at every start). The first error wins. */
 static int commit(struct batch *b, struct berth_err *err)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	cleanup_close int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int acks = 0, want = b->nmsg;
+	struct timeval tv = { .tv_sec = 30 };
+	struct nlmsghdr *last = (struct nlmsghdr *)(b->buf + b->last);
+	int done = 0;
 
 	if (b->overflow)
 		return berth_err_set(err, EMSGSIZE, "nftables: ruleset too large");
 	if (fd < 0)
 		return berth_err_sys(err, "nftables: netlink socket");
-	/* The batch is one message, which must fit the socket's send buffer,
-	 * and every rule is acknowledged, which must fit its receive buffer
-	 * (about 1 KiB of kernel memory each): past wmem_max and rmem_max as nft
-	 * does, which needs CAP_NET_ADMIN. */
-	if (b->len > 65536 || b->nmsg > 64) {
-		int snd = (int)b->len + 4096, rcv = b->nmsg * 1024 + 65536;
+	if (b->nmsg == 0)
+		return berth_err_set(err, EINVAL, "nftables: an empty transaction");
+	last->nlmsg_flags |= NLM_F_ACK;
+	/* The batch is one message, which must fit the socket's send buffer:
+	 * past wmem_max as nft does, which needs CAP_NET_ADMIN. An answer that
+	 * never comes is an error, not a berthd stuck for ever. */
+	if (b->len > 65536) {
+		int snd = (int)b->len + 4096;
 
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
-			return berth_err_sys(err, "nftables: socket buffers for %d rules", b->nmsg);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+			return berth_err_sys(err, "nftables: a send buffer for %d messages", b->nmsg);
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return berth_err_sys(err, "nftables: receive timeout");
 	if (sendto(fd, b->buf, b->len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_err_sys(err, "nftables: send");
-	while (acks < want) {
+	while (!done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return berth_err_set(err, ETIMEDOUT, "nftables: no answer from the kernel in %d s", (int)tv.tv_sec);
 		if (n < 0)
 			return berth_err_sys(err, "nftables: receive");
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
@@ -555,9 +569,12 @@ static int commit(struct batch *b, struct berth_err *err)
 				continue;
 			if (e->error)
 				return berth_err_set(err, -e->error, "nftables: %s: %s",
-						     k < 64 && k < (uint32_t)b->nmsg ? b->what[k] : "a rule",
+						     h->nlmsg_seq < b->first_seq		    ? "the batch"
+						     : k < 64 && k < (uint32_t)b->nmsg ? b->what[k]
+											: "a rule",
 						     strerror(-e->error));
-			acks++;
+			if (h->nlmsg_seq == last->nlmsg_seq)
+				done = 1;
 		}
 	}
 	return 0;

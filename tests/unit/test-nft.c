@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/values.h"
@@ -210,6 +211,36 @@ static void published_port(void)
 	CHECK(reaches(C2, "10.88.0.1", 9090, c1_web, NULL));
 }
 
+/* A batch the kernel refuses (here: from a process without CAP_NET_ADMIN
+ * over the namespace) is an error, not a wait for answers that never come,
+ * and the rules in force stay as they were. */
+static void refused_batch_changes_nothing(void)
+{
+	const struct berth_nft_config none = { .bridge = "berth0", .subnet = 0x0a580000u, .prefix = 16 };
+	int fd[2], st = 0;
+	char got[200] = "";
+	pid_t pid;
+
+	CHECK(pipe(fd) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct berth_err err = { 0 };
+
+		close(fd[0]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(2);
+		berth_nft_apply(&none, &err);
+		dprintf(fd[1], "%d %s", err.errnum, err.msg);
+		_exit(0);
+	}
+	close(fd[1]);
+	CHECK(read(fd[0], got, sizeof(got) - 1) > 0);
+	close(fd[0]);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_STR(got, "1 nftables: the batch: Operation not permitted");
+	CHECK(reaches(OUT, "192.168.77.1", 9090, c1_web, NULL));
+}
+
 static void unpublished_blocked(void)
 {
 	struct berth_nl nl;
@@ -379,6 +410,7 @@ int main(void)
 	lan2_srv = listen_in(LAN2, "0.0.0.0", 7071);
 	RUN(bad_prefix);
 	RUN(published_port);
+	RUN(refused_batch_changes_nothing);
 	RUN(unpublished_blocked);
 	RUN(containers_cannot_reach_host);
 	RUN(outbound_masquerade);
