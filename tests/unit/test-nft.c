@@ -66,12 +66,14 @@ static int listen_in(int which, const char *addr, int port)
 	return s;
 }
 
-/* From namespace WHICH, connect to ADDR:PORT; 1 if LISTENER accepted it
- * within 1.5 s (and *PEER is the source address it saw), else 0. */
-static int reaches(int which, const char *addr, int port, int listener, uint32_t *peer)
+/* From namespace WHICH (from source address SRC, which it must have, unless
+ * NULL), connect to ADDR:PORT; 1 if LISTENER accepted it within 1.5 s (and
+ * *PEER is the source address it saw), else 0. */
+static int connect_from(int which, const char *src, const char *addr, int port, int listener, uint32_t *peer)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(ip(addr)) }, from;
+				  .sin_addr.s_addr = htonl(ip(addr)) },
+			   me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(src ? ip(src) : 0) }, from;
 	socklen_t fl = sizeof(from);
 	struct pollfd p = { .fd = listener, .events = POLLIN };
 	int s, c, ok = 0;
@@ -81,7 +83,8 @@ static int reaches(int which, const char *addr, int port, int listener, uint32_t
 	enter(HOST);
 	if (s < 0)
 		return 0;
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+	if ((src && bind(s, (struct sockaddr *)&me, sizeof(me)) < 0) ||
+	    (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
 		close(s);
 		return 0;
 	}
@@ -95,34 +98,17 @@ static int reaches(int which, const char *addr, int port, int listener, uint32_t
 	return ok;
 }
 
-/* From namespace WHICH with source address SRC (which it must have),
- * connect to ADDR:PORT; 1 if LISTENER accepted it within 1.5 s. */
+static int reaches(int which, const char *addr, int port, int listener, uint32_t *peer)
+{
+	return connect_from(which, NULL, addr, port, listener, peer);
+}
+
+/* The same from source address SRC, seen as such by the listener. */
 static int reaches_from(int which, const char *src, const char *addr, int port, int listener)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(ip(addr)) },
-			   me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(src)) }, from;
-	socklen_t fl = sizeof(from);
-	struct pollfd p = { .fd = listener, .events = POLLIN };
-	int s, c, ok = 0;
+	uint32_t seen = 0;
 
-	enter(which);
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	enter(HOST);
-	if (s < 0)
-		return 0;
-	if (bind(s, (struct sockaddr *)&me, sizeof(me)) < 0 ||
-	    (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
-		printf("# bind %s / connect: %s\n", src, strerror(errno));
-		close(s);
-		return 0;
-	}
-	if (poll(&p, 1, 1500) == 1 && (c = accept(listener, (struct sockaddr *)&from, &fl)) >= 0) {
-		ok = ntohl(from.sin_addr.s_addr) == ip(src);
-		close(c);
-	}
-	close(s);
-	return ok;
+	return connect_from(which, src, addr, port, listener, &seen) && seen == ip(src);
 }
 
 static int sysctl_write(const char *path, const char *v)
