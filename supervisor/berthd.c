@@ -1173,7 +1173,14 @@ int main(int argc, char **argv)
 	report_ready();
 	for (;;) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(epfd, evs, 32, -1);
+		int n;
+
+		/* The hosts files and rules once per round of events (and after
+		 * the starts at boot), not once per start or stop: a reload that
+		 * starts N units would otherwise write N files N times. Each start's
+		 * own rules are in force before it runs (berthd_net_prepare). */
+		berthd_net_flush();
+		n = epoll_wait(epfd, evs, 32, -1);
 
 		for (int i = 0; i < n; i++) {
 			int kind = (int)(evs[i].data.u64 >> 32), idx = (int)(uint32_t)evs[i].data.u64;
@@ -1207,10 +1214,5 @@ int main(int argc, char **argv)
 			}
 			}
 		}
-		/* The hosts files and rules once per round of events, not once per
-		 * start or stop: a reload that starts N units would otherwise write
-		 * N files N times (each start's own rules are in force before it
-		 * runs: berthd_net_prepare). */
-		berthd_net_flush();
 	}
 }
