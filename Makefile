@@ -145,7 +145,7 @@ $(B)/bench/overlay.stamp: tests/bench/make-overlay tests/bench/oci-config deps/b
 $(B)/bench-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/bench/rootfs.stamp $(B)/bench/overlay.stamp
 	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/bench-image \
 		$(B)/bench/overlay $(B)/bench/rootfs:/usr/lib/berth/images/bench $(B)/bench/benchtool:/usr/bin/benchtool
-bench: deps all $(B)/bench-image/root.img
+bench: deps all $(B)/image/root.img $(B)/bench-image/root.img
 	BUILD=$(B) tests/bench/run
 
 clean:

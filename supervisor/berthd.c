@@ -752,13 +752,14 @@ static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int
 }
 
 /* Once per berthd start: the moment every unit that starts by itself has
- * started (or failed), with the time since boot, so that boot can be measured
- * from the system's own records (docs/benchmarks.md). A unit that keeps
- * restarting delays it until it settles. */
+ * started or settled otherwise (failed, exited, stopped), with the time since
+ * boot, so that boot can be measured from the system's own records
+ * (docs/benchmarks.md). A unit that keeps restarting, or waits for its
+ * requirements, delays it. */
 static void report_ready(void)
 {
 	static int reported;
-	int running = 0, failed = 0;
+	int running = 0, done = 0, failed = 0;
 
 	if (reported || shutting_down)
 		return;
@@ -769,13 +770,15 @@ static void report_ready(void)
 			continue;
 		if (r->svc.state == BERTH_SVC_RUNNING)
 			running++;
+		else if (r->svc.state == BERTH_SVC_EXITED || r->svc.state == BERTH_SVC_INACTIVE)
+			done++;
 		else if (r->svc.state == BERTH_SVC_FAILED)
 			failed++;
 		else
 			return;
 	}
 	reported = 1;
-	berthd_event("ready: %d units running, %d failed, %.3f s after boot", running, failed,
+	berthd_event("ready: %d units running, %d done, %d failed, %.3f s after boot", running, done, failed,
 		     (double)berthd_now() / 1e6);
 }
 
@@ -1005,7 +1008,9 @@ static void adopt(void)
 		r->mon_fd = fd;
 		watch_monitor(r);
 		if (m.type == 0) {
-			/* Alive but busy: its state comes through on_monitor. */
+			/* Alive but busy: its state comes through on_monitor; its
+			 * network's rules from now on. */
+			berthd_net_adopted(r);
 			berthd_event("%s: its monitor is busy; waiting for its state", name);
 			if (r->svc.state != BERTH_SVC_STOPPING)
 				r->svc.state = BERTH_SVC_STARTING;
@@ -1058,6 +1063,7 @@ static void adopt(void)
 			berthd_event("%s: its monitor is gone; the run counts as killed", r->name);
 			if (cleanup_by_name(r->name, &err) < 0)
 				berthd_event("%s: %s", r->name, err.msg);
+			berthd_net_adopted(r); /* so that its link and record go with it */
 			exited(r, BERTH_EXIT_SIGNAL, SIGKILL, berthd_now());
 		}
 	}
@@ -1180,6 +1186,7 @@ int main(int argc, char **argv)
 		 * starts N units would otherwise write N files N times. Each start's
 		 * own rules are in force before it runs (berthd_net_prepare). */
 		berthd_net_flush();
+		report_ready();
 		n = epoll_wait(epfd, evs, 32, -1);
 
 		for (int i = 0; i < n; i++) {

@@ -154,7 +154,15 @@ int berth_nl_bridge_add(struct berth_nl *nl, const char *name, struct berth_err 
 	return talk(nl, &r, what, err);
 }
 
-int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, pid_t peer_pid,
+void berth_net_mac(uint32_t ip, uint8_t mac[6])
+{
+	mac[0] = 0x0a;
+	mac[1] = 0x58;
+	for (int i = 0; i < 4; i++)
+		mac[2 + i] = (uint8_t)(ip >> (24 - 8 * i));
+}
+
+int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, const uint8_t *peer_mac, pid_t peer_pid,
 		      struct berth_err *err)
 {
 	struct req r;
@@ -171,6 +179,8 @@ int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, p
 	/* The peer: an ifinfomsg, then its own attributes. */
 	pinfo = attr(&r, VETH_INFO_PEER, &pifm, sizeof(pifm));
 	attr_str(&r, IFLA_IFNAME, peer);
+	if (peer_mac)
+		attr(&r, IFLA_ADDRESS, peer_mac, 6);
 	if (peer_pid > 0)
 		attr_u32(&r, IFLA_NET_NS_PID, (uint32_t)peer_pid);
 	nest_end(&r, pinfo);

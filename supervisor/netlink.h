@@ -25,9 +25,14 @@ void berth_nl_close(struct berth_nl *nl);
 /* A bridge NAME, down. EEXIST if a link of that name exists. */
 int berth_nl_bridge_add(struct berth_nl *nl, const char *name, struct berth_err *err);
 
+/* The MAC address of the container with IPv4 address IP on the bridge:
+ * 0a:58 and the address, locally administered and unique on the bridge (the
+ * port rules of nft.c let only this one in from its port). */
+void berth_net_mac(uint32_t ip, uint8_t mac[6]);
+
 /* A veth pair: NAME here, PEER in the network namespace of process
- * PEER_PID (0: here too). */
-int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, pid_t peer_pid,
+ * PEER_PID (0: here too), with PEER_MAC as its address unless NULL. */
+int berth_nl_veth_add(struct berth_nl *nl, const char *name, const char *peer, const uint8_t *peer_mac, pid_t peer_pid,
 		      struct berth_err *err);
 
 /* Move link NAME into the network namespace NSFD (an open /proc/PID/ns/net). */

@@ -413,6 +413,8 @@ int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct bert
 
 	c->net = (struct berth_container_net){ .ns = BERTH_NETNS_OWN };
 	c->hosts_path = c->resolv_path = NULL;
+	/* A record of an earlier run (whatever its mode) is not this run's. */
+	run_clear(r);
 	switch (n->mode) {
 	case BERTH_NET_HOST:
 		c->net.ns = BERTH_NETNS_HOST;
@@ -446,8 +448,7 @@ int berthd_net_prepare(struct unit_rt *r, struct berth_container *c, struct bert
 		if (unit_ip(r, &ip, err) < 0)
 			return -1;
 		for (int i = 0; i < MAX_UNITS; i++)
-			if (units[i] && units[i] != r && on_bridge(units[i]) && active(units[i]) &&
-			    units[i]->net_ip == ip)
+			if (units[i] && units[i] != r && active(units[i]) && units[i]->net_ip == ip)
 				return berth_err_set(err, EADDRINUSE, "address %s is in use by %s",
 						     berth_format_ipv4(ip, a), units[i]->name);
 		r->net_ip = ip;
@@ -504,12 +505,14 @@ void berthd_net_update(void)
 	for (int i = 0; i < MAX_UNITS; i++) {
 		struct unit_rt *r = units[i];
 
-		if (!r || !active(r) || (!r->net_ip && !on_bridge(r)))
+		if (!r || !active(r))
 			continue;
 		/* A container berthd adopted after a restart: its network as it
 		 * started is on record (berthd_net_adopted); without the record
 		 * (a run older than it), the unit's address. */
 		if (!r->net_ip && run_load(r) < 0) {
+			if (!on_bridge(r))
+				continue;
 			if (unit_ip(r, &r->net_ip, &err) < 0) {
 				berthd_event("%s: network: %s", r->name, err.msg);
 				continue;
@@ -553,6 +556,8 @@ void berthd_net_forget(const char *name)
 	file_path(path, sizeof(path), name, "hosts");
 	unlink(path);
 	file_path(path, sizeof(path), name, "resolv.conf");
+	unlink(path);
+	run_path(path, sizeof(path), name);
 	unlink(path);
 	snprintf(path, sizeof(path), NET_RUN_DIR "/%s", name);
 	rmdir(path);

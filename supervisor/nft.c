@@ -413,22 +413,30 @@ static void rule_iface(struct batch *b, const char *bridge, const struct iface_r
 	rule_end(b, h, list);
 }
 
-/* Anti-spoofing on the port of container P (bridge prerouting): an IPv4
- * frame whose source is not P's address, an ARP frame whose sender address
- * is not, and any frame that is neither IPv4 nor ARP, are dropped. */
+/* Anti-spoofing on the port of container P (bridge prerouting), where
+ * frames enter before the bridge learns their source: a frame whose
+ * Ethernet source is not P's MAC (berth_net_mac: the bridge would move
+ * another container's address to this port), an IPv4 frame whose source is
+ * not P's address, an ARP frame whose sender is not P (address or MAC), and
+ * any frame that is neither IPv4 nor ARP, are dropped. */
 static void rules_port(struct batch *b, const struct berth_nft_isolated *p)
 {
 	static const struct {
 		const char *what;
-		uint16_t type;     /* ether type: 0 for "neither IPv4 nor ARP" */
-		uint32_t offset;   /* the sender's address in the network header */
+		uint16_t type;     /* ether type to match; 0: any; 1: neither IPv4 nor ARP */
+		uint32_t base, offset, len; /* the sender field that must be P's */
+		int mac;           /* the field is the MAC (else the IPv4 address) */
 	} kinds[] = {
-		{ "port: IPv4 source", ETH_P_IP, 12 },
-		{ "port: ARP sender", ETH_P_ARP, 14 },
-		{ "port: other protocols", 0, 0 },
+		{ "port: Ethernet source", 0, NFT_PAYLOAD_LL_HEADER, 6, 6, 1 },
+		{ "port: IPv4 source", ETH_P_IP, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, 0 },
+		{ "port: ARP sender address", ETH_P_ARP, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, 0 },
+		{ "port: ARP sender MAC", ETH_P_ARP, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, 1 },
+		{ "port: other protocols", 1, 0, 0, 0, 0 },
 	};
 	uint32_t ip = htonl(p->ip);
+	uint8_t mac[6];
 
+	berth_net_mac(p->ip, mac);
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		struct nlattr *list;
 		struct nlmsghdr *h = rule_begin(b, NFPROTO_BRIDGE, "prerouting", kinds[k].what, &list);
@@ -437,14 +445,20 @@ static void rules_port(struct batch *b, const struct berth_nft_isolated *p)
 		if (!h)
 			continue;
 		match_ifname(b, h, NFT_META_IIFNAME, NFT_CMP_EQ, p->link);
-		e_payload(b, h, NFT_PAYLOAD_LL_HEADER, 12, 2);
-		if (kinds[k].type) {
-			e_cmp(b, h, NFT_CMP_EQ, &type, sizeof(type));
-			e_payload(b, h, NFT_PAYLOAD_NETWORK_HEADER, kinds[k].offset, 4);
-			e_cmp(b, h, NFT_CMP_NEQ, &ip, sizeof(ip));
-		} else {
+		if (kinds[k].type == 1) {
+			e_payload(b, h, NFT_PAYLOAD_LL_HEADER, 12, 2);
 			e_cmp(b, h, NFT_CMP_NEQ, &ip4, sizeof(ip4));
 			e_cmp(b, h, NFT_CMP_NEQ, &arp, sizeof(arp));
+		} else {
+			if (kinds[k].type) {
+				e_payload(b, h, NFT_PAYLOAD_LL_HEADER, 12, 2);
+				e_cmp(b, h, NFT_CMP_EQ, &type, sizeof(type));
+			}
+			e_payload(b, h, kinds[k].base, kinds[k].offset, kinds[k].len);
+			if (kinds[k].mac)
+				e_cmp(b, h, NFT_CMP_NEQ, mac, sizeof(mac));
+			else
+				e_cmp(b, h, NFT_CMP_NEQ, &ip, sizeof(ip));
 		}
 		e_verdict(b, h, NF_DROP);
 		rule_end(b, h, list);

@@ -23,10 +23,11 @@
  * container's port (its host-side veth) and any other port are dropped, so
  * it cannot reach its peers on the bridge either; it still reaches the host
  * as its gateway, and through it the uplink. And as frames enter the bridge
- * from a container's port (prerouting): only IPv4 from the container's own
- * address and ARP for it; every other frame (another source address, IPv6,
- * VLAN tags, other protocols) is dropped, so no container can pass for a
- * peer or the gateway, whatever capabilities its unit grants. */
+ * from a container's port (prerouting, before the bridge learns their
+ * source): only frames from the container's own MAC (berth_net_mac), IPv4
+ * from its own address and ARP for itself; every other frame (another MAC or
+ * address, IPv6, VLAN tags, other protocols) is dropped, so no container can
+ * pass for a peer or the gateway, whatever capabilities its unit grants. */
 #ifndef BERTH_NFT_H
 #define BERTH_NFT_H
 

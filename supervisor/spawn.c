@@ -344,6 +344,7 @@ static int veth_setup(const struct berth_container_net *n, pid_t pid, struct ber
 	struct berth_nl nl;
 	struct berth_err ignored;
 	unsigned bridge = if_nametoindex(n->bridge);
+	uint8_t mac[6];
 	int r;
 
 	if (!bridge)
@@ -351,7 +352,8 @@ static int veth_setup(const struct berth_container_net *n, pid_t pid, struct ber
 	if (berth_nl_open(&nl, err) < 0)
 		return -1;
 	berth_nl_link_del(&nl, n->host_link, &ignored);
-	r = berth_nl_veth_add(&nl, n->host_link, "eth0", pid, err) < 0 ||
+	berth_net_mac(n->ip, mac);
+	r = berth_nl_veth_add(&nl, n->host_link, "eth0", mac, pid, err) < 0 ||
 	    berth_nl_link_set(&nl, n->host_link, 1, (int)bridge, err) < 0 ? -1 : 0;
 	if (r < 0)
 		berth_nl_link_del(&nl, n->host_link, &ignored);

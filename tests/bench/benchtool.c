@@ -5,7 +5,8 @@
  *                                   "/bin/true" whose first instruction is timed
  *   benchtool start N LABEL CMD... [:: LABEL CMD...]...
  *                                   run each command N times, round-robin (one
- *                                   round runs every command once, so each ratio
+ *                                   round runs every command once, each round
+ *                                   starting with the next, so each ratio
  *                                   compares runs made side by side); each run's
  *                                   stdout must end with a stamp. Prints one JSON
  *                                   object: per label the median and p95 of
@@ -160,7 +161,10 @@ static int cmd_start(int argc, char **argv)
 			die("out of memory");
 	}
 	for (int r = 0; r < n; r++) {
-		for (int c = 0; c < ncmd; c++) {
+		/* Each round starts with the next command, so none always follows
+		 * the same one (and pays for what it left to the kernel). */
+		for (int i = 0; i < ncmd; i++) {
+			int c = (i + r) % ncmd;
 			int64_t stamp = 0, t0 = now_ns(), t1 = run_once(cmd[c], &stamp);
 
 			if (t1 < 0)

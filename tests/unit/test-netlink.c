@@ -99,8 +99,8 @@ static void veth_into_another_namespace(void)
 		_exit(child(ready[1], go[0]));
 	CHECK(read(ready[0], &c, 1) == 1);
 	CHECK(berth_nl_open(&nl, &err) == 0);
-	CHECK(berth_nl_veth_add(&nl, "bv-test", "eth0", pid, &err) == 0);
-	CHECK(berth_nl_veth_add(&nl, "bv-test", "eth0", pid, &err) < 0 && err.errnum == EEXIST);
+	CHECK(berth_nl_veth_add(&nl, "bv-test", "eth0", NULL, pid, &err) == 0);
+	CHECK(berth_nl_veth_add(&nl, "bv-test", "eth0", NULL, pid, &err) < 0 && err.errnum == EEXIST);
 	CHECK(if_nametoindex("eth0") == 0); /* the peer is over there */
 	CHECK(berth_nl_link_set(&nl, "bv-test", 1, (int)if_nametoindex("berth0"), &err) == 0);
 	CHECK(read_file("/sys/class/net/bv-test/brport/isolated", buf, sizeof(buf)) == 0 && buf[0] == '0');
@@ -128,7 +128,7 @@ static void delete_veth(void)
 	struct berth_err err = { 0 };
 
 	CHECK(berth_nl_open(&nl, &err) == 0);
-	CHECK(berth_nl_veth_add(&nl, "bv-a", "bv-b", 0, &err) == 0);
+	CHECK(berth_nl_veth_add(&nl, "bv-a", "bv-b", NULL, 0, &err) == 0);
 	CHECK(if_nametoindex("bv-a") && if_nametoindex("bv-b"));
 	CHECK(berth_nl_link_del(&nl, "bv-a", &err) == 0);
 	CHECK(if_nametoindex("bv-a") == 0 && if_nametoindex("bv-b") == 0);

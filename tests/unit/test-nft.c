@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,7 +131,10 @@ static int wire(struct berth_nl *host, int which, const char *name, const char *
 	struct berth_nl nl;
 	struct berth_err err = { 0 };
 
-	if (berth_nl_veth_add(host, name, peer, 0, &err) < 0 || berth_nl_link_netns(host, peer, ns[which], &err) < 0 ||
+	uint8_t mac[6];
+
+	berth_net_mac(ip(addr), mac);
+	if (berth_nl_veth_add(host, name, peer, mac, 0, &err) < 0 || berth_nl_link_netns(host, peer, ns[which], &err) < 0 ||
 	    berth_nl_link_set(host, name, 1, master, &err) < 0) {
 		printf("FAIL wire %s: %s\n", name, err.msg);
 		return -1;
@@ -290,6 +295,46 @@ static void peers_and_isolation(void)
 	CHECK(reaches(C2, "10.88.0.2", 8081, c1_other, NULL));
 }
 
+/* In namespace WHICH, give link NAME the MAC address MAC (6 bytes). */
+static int set_mac(int which, const char *name, const char *mac)
+{
+	struct ifreq ifr = { 0 };
+	int fd, r;
+
+	enter(which);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	r = fd < 0 || ioctl(fd, SIOCSIFHWADDR, &ifr) < 0 ? -1 : 0;
+	if (r < 0)
+		printf("# set MAC of %s: %s\n", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	enter(HOST);
+	return r;
+}
+
+/* In namespace WHICH, drop the neighbour entry of ADDR on DEV, so the next
+ * packet asks again (and sees a changed MAC). */
+static void forget_neighbour(int which, const char *dev, const char *addr)
+{
+	struct arpreq req = { 0 };
+	struct sockaddr_in *sa = (struct sockaddr_in *)&req.arp_pa;
+	int fd;
+
+	enter(which);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(ip(addr));
+	snprintf(req.arp_dev, sizeof(req.arp_dev), "%s", dev);
+	if (fd >= 0) {
+		ioctl(fd, SIOCDARP, &req); /* ENXIO: there was none */
+		close(fd);
+	}
+	enter(HOST);
+}
+
 /* A container that takes another address (a unit may grant NET_ADMIN) gets
  * nowhere with it: its port passes only its own address. The control: the
  * same connection without the port rules gets through. */
@@ -315,7 +360,16 @@ static void spoofed_source_dropped(void)
 	/* Another one: not to a peer, not out. */
 	CHECK(!reaches_from(C2, "10.88.0.99", "10.88.0.2", 8081, c1_other));
 	CHECK(!reaches_from(C2, "10.88.0.99", "192.168.77.2", 7070, out_srv));
+	/* Its own address from another MAC (the bridge would learn a peer's
+	 * MAC on this port and send it the peer's traffic): nowhere either. */
+	CHECK(set_mac(C2, "c2-eth0", "\x0a\x58\x0a\x58\x00\x77") == 0);
+	forget_neighbour(C1, "c1-eth0", "10.88.0.3");
+	CHECK(!reaches_from(C2, "10.88.0.3", "10.88.0.2", 8081, c1_other));
 	CHECK(berth_nft_apply(&without, &err) == 0);
+	forget_neighbour(C1, "c1-eth0", "10.88.0.3");
+	CHECK(reaches_from(C2, "10.88.0.3", "10.88.0.2", 8081, c1_other));
+	CHECK(set_mac(C2, "c2-eth0", "\x0a\x58\x0a\x58\x00\x03") == 0);
+	forget_neighbour(C1, "c1-eth0", "10.88.0.3");
 	CHECK(reaches_from(C2, "10.88.0.99", "10.88.0.2", 8081, c1_other));
 }
 
