@@ -562,8 +562,10 @@ static int commit(struct batch *b, struct berth_err *err)
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
 			return berth_err_sys(err, "nftables: a send buffer for %d messages", b->nmsg);
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		return berth_err_sys(err, "nftables: receive timeout");
+	/* Errors without the request echoed: never longer than the buffer. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &(int){ 1 }, sizeof(int)) < 0)
+		return berth_err_sys(err, "nftables: socket options");
 	if (sendto(fd, b->buf, b->len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return berth_err_sys(err, "nftables: send");
 	while (!done) {

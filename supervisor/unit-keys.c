@@ -881,6 +881,8 @@ static int set_publish(struct berth_unit *u, const char *v, char *msg)
 	/* The host's own services are not a container's to take over. */
 	if (p.host_port == 22 && p.proto == BERTH_PROTO_TCP)
 		FAIL("host port 22/tcp is the appliance's SSH port; publish another host port");
+	if (p.host_port == 68 && p.proto == BERTH_PROTO_UDP)
+		FAIL("host port 68/udp is the appliance's DHCP client; publish another host port");
 	/* Published ports are translated as packets arrive from outside: the
 	 * host's own loopback traffic never passes there. */
 	if (p.host_ip >> 24 == 127)

@@ -733,6 +733,13 @@ static int port_cmp(const void *a, const void *b)
 	return c ? c : cmp_int(x->p->line, y->p->line);
 }
 
+static int unit_name_cmp(const void *a, const void *b)
+{
+	const struct berth_unit *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
 static int ip_cmp(const void *a, const void *b)
 {
 	const struct claim *x = a, *y = b;
@@ -772,12 +779,23 @@ static void check_claims(struct berth_unit *const *u, size_t n, struct berth_dia
 	 * batch of bounded size: past the total, refuse rather than fail every
 	 * start later. */
 	if (np > BERTH_NET_PUBLISH_TOTAL) {
-		size_t k = 0;
+		/* On the unit that crosses the limit in name order, whatever the
+		 * order of the set (as for a port claimed twice). */
+		size_t k = 0, nu = 0;
+		cleanup_free const struct berth_unit **by_name = calloc(n + 1, sizeof(*by_name));
 
-		for (size_t i = 0; i < n; i++) {
-			k += (size_t)u[i]->net.npublish;
+		if (!by_name) {
+			berth_diag_error(d, "units", 0, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (u[i]->net.npublish)
+				by_name[nu++] = u[i];
+		qsort(by_name, nu, sizeof(*by_name), unit_name_cmp);
+		for (size_t i = 0; i < nu; i++) {
+			k += (size_t)by_name[i]->net.npublish;
 			if (k > BERTH_NET_PUBLISH_TOTAL) {
-				berth_diag_error(d, u[i]->path, u[i]->net.publish[0].line,
+				berth_diag_error(d, by_name[i]->path, by_name[i]->net.publish[0].line,
 						 "PublishPort=: more than %d published ports across all units (%zu)",
 						 BERTH_NET_PUBLISH_TOTAL, np);
 				break;

@@ -1361,6 +1361,9 @@ static void net_errors(void)
 	CHECK_STR(diag_of(TAIL "PublishPort=22:2222\n"),
 		  L(4) "PublishPort=22:2222: host port 22/tcp is the appliance's SSH port; publish another host port\n");
 	CHECK_STR(diag_of(TAIL "PublishPort=22:53/udp\n"), "");
+	CHECK_STR(diag_of(TAIL "PublishPort=68:68/udp\n"),
+		  L(4) "PublishPort=68:68/udp: host port 68/udp is the appliance's DHCP client; publish another host port\n");
+	CHECK_STR(diag_of(TAIL "PublishPort=68:68\n"), "");
 	CHECK_STR(diag_of(TAIL "PublishPort=127.0.0.2:8080:80\n"),
 		  L(4) "PublishPort=127.0.0.2:8080:80: '127.0.0.2:8080:80': a published port is reached from outside "
 		       "the host, never on a loopback address\n");
@@ -1512,6 +1515,34 @@ static void net_units(void)
 		CHECK(berth_units_check(w, 3, order, &d) == 0);
 		CHECK_STR(berth_diag_text(&d), "");
 		berth_unit_free(e);
+	}
+	/* More than 256 published ports in all: an error on the unit that
+	 * crosses the limit in name order, whatever the order of the set. */
+	{
+		struct berth_unit *many[17], *rev[17];
+		char text[2048], name[16];
+		size_t ord[17];
+
+		for (int i = 0; i < 17; i++) {
+			size_t off = (size_t)snprintf(text, sizeof(text), "%s", TAIL);
+
+			for (int j = 0; j < 16; j++)
+				off += (size_t)snprintf(text + off, sizeof(text) - off, "PublishPort=%d:80\n",
+							10000 + i * 16 + j);
+			snprintf(name, sizeof(name), "p%02d", i);
+			many[i] = mk(name, text);
+			rev[16 - i] = many[i];
+		}
+		CHECK(berth_units_check(many, 16, ord, &d) == 0);
+		CHECK(berth_units_check(many, 17, ord, &d) == -1);
+		CHECK_STR(berth_diag_text(&d), "/t/p16.container:4: PublishPort=: more than 256 published ports "
+					       "across all units (272)\n");
+		berth_diag_free(&d);
+		CHECK(berth_units_check(rev, 17, ord, &d) == -1);
+		CHECK(strncmp(berth_diag_text(&d), "/t/p16.container:4: ", 20) == 0 && d.errors == 1);
+		berth_diag_free(&d);
+		for (int i = 0; i < 17; i++)
+			berth_unit_free(many[i]);
 	}
 	/* Three claims of one port: each later one names the first. */
 	{
