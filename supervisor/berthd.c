@@ -846,7 +846,6 @@ static void on_monitor(struct unit_rt *r)
 		break;
 	}
 	berthd_tick();
-	report_ready();
 }
 
 /* --- reload and the first read --- */
@@ -1176,7 +1175,6 @@ int main(int argc, char **argv)
 	adopt();
 	berthd_net_update();
 	berthd_tick();
-	report_ready();
 	for (;;) {
 		struct epoll_event evs[32];
 		int n;

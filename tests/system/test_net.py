@@ -118,6 +118,12 @@ def run(g):
         assert "iso" not in hosts.replace("# b's", ""), hosts  # isolated units are nobody's peers
         links_a = probe(g, "a", "links").splitlines()
         assert links_a == ["lo 127.0.0.1", "eth0 %s" % ip_a], links_a
+        # The MAC the port rules let through: 0a:58 and the address.
+        mac = g.check("berthctl exec b /bin/cat /sys/class/net/eth0/address").strip()
+        assert mac == "0a:58:0a:58:00:32", mac
+        # And the container cannot change it (no CAP_NET_ADMIN by default).
+        rc, out = g.run("berthctl exec b /bin/ip link set eth0 address 0a:58:0a:58:00:02")
+        assert rc != 0 and "Operation not permitted" in out, (rc, out)
     test("net_peers_by_name_and_address", by_name_and_address)
 
     def none_has_only_lo():
