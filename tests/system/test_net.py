@@ -122,7 +122,7 @@ def run(g):
         mac = g.check("berthctl exec b /bin/cat /sys/class/net/eth0/address").strip()
         assert mac == "0a:58:0a:58:00:32", mac
         # And the container cannot change it (no CAP_NET_ADMIN by default).
-        rc, out = g.run("berthctl exec b /bin/ip link set eth0 address 0a:58:0a:58:00:02")
+        rc, out = g.run("berthctl exec b /sbin/ip link set eth0 address 0a:58:0a:58:00:02")
         assert rc != 0 and "Operation not permitted" in out, (rc, out)
     test("net_peers_by_name_and_address", by_name_and_address)
 
