@@ -169,7 +169,7 @@ SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values
                 supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
 SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
-SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a
+SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a $(SYSROOT)/lib/libsodium.a $(SYSROOT)/lib/libz.a
 $(B)/supervisor/obj/%.o: supervisor/%.c $(SUP_HDRS) VERSION $(B)/stamps/deps
 	@mkdir -p $(@D)
 	$(TCC) $(TCFLAGS) -Isupervisor -I$(B)/supervisor/gen -c -o $@ $<

@@ -1,0 +1,1893 @@
+/* berth-image: the image store's helper (docs/images.md). berthd runs it for
+ * `berthctl image ...` and `berthctl trust ...` once authz.conf allowed the
+ * request; it also runs by hand as root (tests, recovery).
+ *
+ *   berth-image [OPTIONS] import [--tag NAME:TAG]     archive on stdin
+ *   berth-image [OPTIONS] ls | inspect REF | rm REF... | prune
+ *   berth-image [OPTIONS] trust-update               delegation on stdin
+ *   berth-image [OPTIONS] trust-show
+ *
+ * Options: --store DIR, --trust-dir DIR, --root-pub FILE, --require-signed
+ * yes|no, --uid-base N (the import sandbox's id range), --in-use DIGEST=UNIT
+ * (repeatable: images rm and prune keep), --json.
+ *
+ * Output goes to fd 1: when it is berthd's client socket (SOCK_SEQPACKET), as
+ * the control protocol's data and end messages (proto.h); otherwise as text,
+ * the outcome on stderr and in the exit status (0 ok, 1 failed, 2 usage, 4
+ * not found).
+ *
+ * An import never trusts the archive: its outer tar is unpacked by a
+ * sandboxed child (sandbox_run: own user, mount, network, IPC and UTS
+ * namespaces, ids of a range of its own, only the staging directory
+ * writable, capabilities cut to four, an allowlist seccomp filter); this
+ * process then checks every blob's digest and size against the manifest and
+ * the signature against the trust policy, and only then has a second
+ * sandboxed child unpack the verified layers. Whatever fails, the staging
+ * directory is removed and the store is as it was. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "caps.h"
+#include "imgmeta.h"
+#include "imgstore.h"
+#include "lib/cleanup.h"
+#include "proto.h"
+#include "seccomp-berth.h"
+#include "trust.h"
+
+#define MAX_IN_USE 256
+#define META_MAX (4u << 20) /* bytes of one manifest, index or config */
+
+static struct {
+	const char *store, *trust_dir, *root_pub;
+	int require_signed, json;
+	uint32_t uid_base;
+	const char *in_use[MAX_IN_USE]; /* "sha256:HEX=unit" */
+	int nin_use;
+} o = { .store = BERTH_STORE_DIR, .trust_dir = BERTH_TRUST_DIR, .root_pub = BERTH_TRUST_ROOT,
+	.require_signed = 1, .uid_base = 0 };
+
+static int seqpacket; /* fd 1 is berthd's client socket */
+
+/* --- output --- */
+
+static void out_data(const char *p, size_t len)
+{
+	if (!seqpacket) {
+		fwrite(p, 1, len, stdout);
+		return;
+	}
+	while (len) {
+		char msg[BERTH_REPLY_CHUNK + 1];
+		size_t n = len < BERTH_REPLY_CHUNK ? len : BERTH_REPLY_CHUNK;
+
+		msg[0] = 'D';
+		memcpy(msg + 1, p, n);
+		if (send(1, msg, n + 1, MSG_NOSIGNAL) < 0)
+			return;
+		p += n;
+		len -= n;
+	}
+}
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_data(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* The end of the answer: status ST with a message. Returns ST. */
+__attribute__((format(printf, 2, 3))) static int finish(enum berth_status st, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg + 2, sizeof(msg) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(msg) - 3)
+		n = (int)sizeof(msg) - 3;
+	if (seqpacket) {
+		msg[0] = 'E';
+		msg[1] = (char)st;
+		send(1, msg, (size_t)n + 2, MSG_NOSIGNAL);
+	} else {
+		fflush(stdout);
+		if (n)
+			fprintf(st == BERTH_OK ? stdout : stderr, "%s%s\n", st == BERTH_OK ? "" : "berth-image: ",
+				msg + 2);
+	}
+	return st;
+}
+
+static int fail(const struct berth_err *err)
+{
+	char buf[BERTH_ERR_MSG + 128];
+
+	return finish(err->errnum == ENOENT ? BERTH_NOT_FOUND : BERTH_FAILED, "%s",
+		      berth_err_str(err, buf, sizeof(buf)));
+}
+
+static void human(uint64_t v, char *b, size_t len)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int i = 0;
+
+	while (d >= 1024 && i < 4) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(b, len, i ? "%.1f %s" : "%.0f %s", d, u[i]);
+}
+
+static void iso_time(int64_t t, char *b, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(b, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --- files --- */
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -rf PATH: never follows a symlink, never crosses into a mount. */
+static int rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static uint64_t du(const char *path);
+static uint64_t du_total;
+static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag == FTW_F || flag == FTW_SL)
+		du_total += (uint64_t)st->st_blocks * 512;
+	return 0;
+}
+static uint64_t du(const char *path)
+{
+	du_total = 0;
+	nftw(path, du_cb, 32, FTW_PHYS | FTW_MOUNT);
+	return du_total;
+}
+
+/* Open REL beneath DIRFD as a regular file, following no symlink at all: the
+ * files of an unpacked outer archive were written by the sandbox. */
+static int open_beneath(int dirfd, const char *rel, uint64_t max, struct stat *st, struct berth_err *err)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+					   RESOLVE_NO_XDEV };
+	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+
+	if (fd < 0)
+		return errno == ENOENT ? berth_err_set(err, ENOENT, "%s: missing from the archive", rel)
+				       : berth_err_sys(err, "open %s", rel);
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return berth_err_set(err, EINVAL, "%s: not a regular file", rel);
+	}
+	if ((uint64_t)st->st_size > max) {
+		close(fd);
+		return berth_err_set(err, EFBIG, "%s: %lld bytes, more than the limit of %" PRIu64, rel,
+				     (long long)st->st_size, max);
+	}
+	return fd;
+}
+
+/* The sha256 of FD's whole content ("sha256:HEX"), from offset 0; with BUF,
+ * the content too (SIZE bytes at most). */
+static int hash_fd(int fd, char out[BERTH_DIGEST_LEN + 1], uint64_t *size, char *buf, size_t bufmax,
+		   struct berth_err *err)
+{
+	crypto_hash_sha256_state h;
+	unsigned char d[32], chunk[65536];
+	uint64_t total = 0;
+
+	crypto_hash_sha256_init(&h);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return berth_err_sys(err, "seek");
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return berth_err_sys(err, "read");
+		if (n == 0)
+			break;
+		if (buf && total + (uint64_t)n <= bufmax)
+			memcpy(buf + total, chunk, (size_t)n);
+		crypto_hash_sha256_update(&h, chunk, (unsigned long long)n);
+		total += (uint64_t)n;
+	}
+	crypto_hash_sha256_final(&h, d);
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", d[i]);
+	if (buf)
+		buf[total < bufmax ? total : bufmax] = '\0';
+	*size = total;
+	return 0;
+}
+
+/* Write TEXT to DIRFD/NAME whole, durably: a temp file, fsync, rename. */
+static int write_file_at(int dirfd, const char *name, const char *text, size_t len, struct berth_err *err)
+{
+	char tmp[300];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return berth_err_sys(err, "create %s", name);
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+		berth_err_sys(err, "write %s", name);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return berth_err_sys(err, "rename %s", name);
+	}
+	fsync(dirfd);
+	return 0;
+}
+
+/* --- the store --- */
+
+static int store_fd = -1, lock_fd = -1;
+
+/* Open (creating) the store and take its lock, shared or exclusive. */
+static int store_open(int exclusive, struct berth_err *err)
+{
+	static const char *const dirs[] = { "blobs", "blobs/sha256", "rootfs", "images", "tags", "tmp" };
+
+	if (mkdir(o.store, 0700) < 0 && errno != EEXIST)
+		return berth_err_sys(err, "create %s", o.store);
+	store_fd = open(o.store, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (store_fd < 0)
+		return berth_err_sys(err, "open %s", o.store);
+	if (fchmod(store_fd, 0700) < 0)
+		return berth_err_sys(err, "chmod %s", o.store);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdirat(store_fd, dirs[i], 0700) < 0 && errno != EEXIST)
+			return berth_err_sys(err, "create %s/%s", o.store, dirs[i]);
+	lock_fd = openat(store_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock_fd < 0 || flock(lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+		return berth_err_sys(err, "lock %s/.lock", o.store);
+	return 0;
+}
+
+static int store_has(const char *what, const char *digest, const char *file)
+{
+	char path[600];
+	struct stat st;
+
+	return berth_store_path(o.store, what, digest, file, path, sizeof(path)) == 0 && lstat(path, &st) == 0;
+}
+
+static const char *in_use_by(const char *digest)
+{
+	size_t dl = strlen(digest);
+
+	for (int i = 0; i < o.nin_use; i++)
+		if (strncmp(o.in_use[i], digest, dl) == 0 && o.in_use[i][dl] == '=')
+			return o.in_use[i] + dl + 1;
+	return NULL;
+}
+
+/* A tag: tags/NAME/TAG, durably. */
+static int tag_write(const char *name, const char *tag, const char *digest, struct berth_err *err)
+{
+	char esc[130], line[BERTH_DIGEST_LEN + 2];
+	cleanup_close int tags = openat(store_fd, "tags", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int nd = -1;
+
+	berth_store_name_escape(name, esc);
+	if (tags < 0 || (mkdirat(tags, esc, 0700) < 0 && errno != EEXIST))
+		return berth_err_sys(err, "tags/%s", esc);
+	nd = openat(tags, esc, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (nd < 0)
+		return berth_err_sys(err, "tags/%s", esc);
+	snprintf(line, sizeof(line), "%s\n", digest);
+	if (write_file_at(nd, tag, line, strlen(line), err) < 0)
+		return -1;
+	fsync(tags);
+	return 0;
+}
+
+/* Every tag: calls FN(name, tag, digest) (NAME unescaped). */
+static void tags_each(void (*fn)(const char *, const char *, const char *, void *), void *arg)
+{
+	char path[600];
+	DIR *td;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/tags", o.store);
+	td = opendir(path);
+	if (!td)
+		return;
+	while ((e = readdir(td))) {
+		DIR *nd;
+		struct dirent *t;
+		char name[130];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s", e->d_name);
+		for (char *p = name; *p; p++)
+			if (*p == '%')
+				*p = '/';
+		snprintf(path, sizeof(path), "%s/tags/%s", o.store, e->d_name);
+		nd = opendir(path);
+		if (!nd)
+			continue;
+		while ((t = readdir(nd))) {
+			char tp[800], *text;
+			size_t len;
+			struct berth_err err = { 0 };
+
+			if (t->d_name[0] == '.')
+				continue;
+			snprintf(tp, sizeof(tp), "%s/%s", path, t->d_name);
+			text = berth_store_read(tp, 128, &len, &err);
+			if (!text)
+				continue;
+			text[strcspn(text, "\n")] = '\0';
+			if (berth_digest_valid(text))
+				fn(name, t->d_name, text, arg);
+			free(text);
+		}
+		closedir(nd);
+	}
+	closedir(td);
+}
+
+/* --- the sandbox --- */
+
+/* The allowlist the unpacking child runs under: file system calls on its own
+ * tree, memory, and exit. Everything else (sockets, exec, ptrace, mount,
+ * namespaces, keyrings, ...) fails with EPERM. */
+static int sandbox_filter(struct berth_bpf *out, struct berth_err *err)
+{
+	static const char *const allow[] = {
+		"read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close", "openat", "openat2",
+		"newfstatat", "fstat", "statx", "mkdirat", "unlinkat", "symlinkat", "linkat", "renameat",
+		"renameat2", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat", "mknodat", "readlinkat",
+		"getdents64", "fcntl", "dup", "dup2", "dup3", "brk", "mmap", "munmap", "mremap", "madvise",
+		"mprotect", "exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "getpid", "gettid",
+		"clock_gettime", "ftruncate", "fsync", "sendmsg", "sendto", "umask", "getuid", "geteuid",
+		"getgid", "getegid", "close_range", "futex",
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int rc;
+
+	if (!ctx)
+		return berth_err_set(err, ENOMEM, "seccomp_init");
+	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(allow[i]);
+
+		if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
+			seccomp_release(ctx);
+			return berth_err_set(err, EINVAL, "seccomp: cannot allow %s", allow[i]);
+		}
+	}
+	rc = berth_seccomp_export(ctx, out, err);
+	seccomp_release(ctx);
+	return rc;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 }, b = 'F';
+	struct iovec iov = { &b, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char ctl[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { &b, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* In the child: its namespaces are made; become root of its user namespace
+ * (host id UID_BASE), make TREEFD (the idmapped staging directory) the only
+ * writable thing in an otherwise empty, read-only root, and return a
+ * descriptor of it. SCRATCH is an empty directory to build that root on. */
+static int sandbox_enter(int treefd, const char *scratch, const struct berth_bpf *filter, struct berth_err *err)
+{
+	/* What unpacking needs inside its own namespace: set owners and modes
+	 * (setuid/setgid bits included) as the archive says, whatever the
+	 * directory permissions the archive set before. */
+	uint64_t keep = (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_FOWNER) |
+			(1ull << CAP_FSETID);
+	int rootfd;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return berth_err_sys(err, "make / private");
+	if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k") < 0)
+		return berth_err_sys(err, "mount the sandbox's root");
+	if (chdir(scratch) < 0 || mkdir("target", 0755) < 0)
+		return berth_err_sys(err, "sandbox root");
+	if (syscall(SYS_move_mount, treefd, "", AT_FDCWD, "target", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return berth_err_sys(err, "attach the staging directory");
+	close(treefd);
+	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return berth_err_sys(err, "pivot_root into the sandbox");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return berth_err_sys(err, "make the sandbox's root read-only");
+	rootfd = open("/target", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berth_err_sys(err, "open the staging directory");
+	umask(0);
+	if (berth_caps_apply(keep, 0, 0, NULL, 0, err) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return berth_err_sys(err, "no_new_privs");
+	if (berth_seccomp_load(filter, err) < 0)
+		return -1;
+	return rootfd;
+}
+
+/* Run FN(rootfd, ARG) in a sandboxed child whose only writable path is
+ * TARGET, seen through an idmapped mount so that its ids 0..65535 are the
+ * on-disk ids 0..65535 while the process runs as host ids UID_BASE... (which
+ * own nothing anywhere else). SCRATCH is an empty directory. The child keeps
+ * the descriptors in KEEP[0..NKEEP) (at the same numbers) and fd 2. Returns 0, or
+ * -1 with ERR (the child's own error, if it reported one). */
+static int sandbox_run(const char *target, const char *scratch, int (*fn)(int, void *, struct berth_err *),
+		       void *arg, const int *keep, int nkeep, struct berth_err *err)
+{
+	struct berth_bpf filter = { 0 };
+	int sv[2], status, treefd = -1, userns = -1;
+	char path[64], map[64], msg[BERTH_ERR_MSG + 2];
+	ssize_t n;
+	pid_t pid;
+
+	if (!o.uid_base)
+		return berth_err_set(err, EINVAL, "no id range for the import sandbox (--uid-base)");
+	if (sandbox_filter(&filter, err) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		berth_bpf_free(&filter);
+		return berth_err_sys(err, "socketpair");
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		berth_bpf_free(&filter);
+		close(sv[0]);
+		close(sv[1]);
+		return berth_err_sys(err, "fork");
+	}
+	if (pid == 0) {
+		struct berth_err cerr = { 0 };
+		int fd, rootfd, rc;
+
+		close(sv[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Nothing of the parent's but what FN needs. */
+		for (fd = 3; fd < 1024; fd++) {
+			int k = fd == sv[1];
+
+			for (int i = 0; i < nkeep && !k; i++)
+				k = keep[i] == fd;
+			if (!k)
+				close(fd);
+		}
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			close(fd);
+		}
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+			    CLONE_NEWCGROUP) < 0) {
+			berth_err_sys(&cerr, "unshare");
+			goto child_fail;
+		}
+		if (write(sv[1], "R", 1) != 1 || (fd = recv_fd(sv[1])) < 0) {
+			berth_err_set(&cerr, EPIPE, "the parent did not set the sandbox up");
+			goto child_fail;
+		}
+		rootfd = sandbox_enter(fd, scratch, &filter, &cerr);
+		if (rootfd < 0)
+			goto child_fail;
+		rc = fn(rootfd, arg, &cerr);
+		if (rc < 0)
+			goto child_fail;
+		_exit(0);
+child_fail:
+		msg[0] = 'E';
+		berth_err_str(&cerr, msg + 1, sizeof(msg) - 1);
+		if (write(sv[1], msg, strlen(msg)) < 0)
+			_exit(2);
+		_exit(1);
+	}
+	close(sv[1]);
+	berth_bpf_free(&filter);
+	/* The child has its user namespace: map it, and hand it the staging
+	 * directory idmapped into it. */
+	if (read(sv[0], msg, 1) != 1) {
+		berth_err_set(err, EPIPE, "the sandbox did not start");
+		goto kill;
+	}
+	snprintf(map, sizeof(map), "0 %" PRIu32 " 65536\n", o.uid_base);
+	for (int i = 0; i < 2; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
+			berth_err_sys(err, "write %s", path);
+			if (fd >= 0)
+				close(fd);
+			goto kill;
+		}
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	userns = open(path, O_RDONLY | O_CLOEXEC);
+	treefd = (int)syscall(SYS_open_tree, AT_FDCWD, target, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (userns < 0 || treefd < 0) {
+		berth_err_sys(err, "open_tree %s", target);
+		goto kill;
+	}
+	{
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						       MOUNT_ATTR_NOEXEC,
+					   .userns_fd = (uint64_t)userns };
+
+		if (syscall(SYS_mount_setattr, treefd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+			berth_err_sys(err, "idmap %s for the sandbox", target);
+			goto kill;
+		}
+	}
+	if (send_fd(sv[0], treefd) < 0) {
+		berth_err_sys(err, "pass the staging directory to the sandbox");
+		goto kill;
+	}
+	close(treefd);
+	close(userns);
+	treefd = userns = -1;
+	n = read(sv[0], msg, sizeof(msg) - 1);
+	close(sv[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n <= 0)
+		return 0;
+	if (n > 1 && msg[0] == 'E') {
+		/* The child's words: it unpacked hostile input, so keep them
+		 * printable and bounded. */
+		msg[n] = '\0';
+		for (char *p = msg + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+		return berth_err_set(err, 0, "%s", msg + 1);
+	}
+	if (WIFSIGNALED(status))
+		return berth_err_set(err, 0, "the unpacking sandbox was killed by signal %d", WTERMSIG(status));
+	return berth_err_set(err, 0, "the unpacking sandbox failed (status %d)", WEXITSTATUS(status));
+kill:
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	close(sv[0]);
+	if (treefd >= 0)
+		close(treefd);
+	if (userns >= 0)
+		close(userns);
+	return -1;
+}
+
+/* --- import --- */
+
+struct unpack_args {
+	const int *fds;
+	int nfds;
+	enum berth_extract_mode mode;
+};
+
+/* In the sandbox: each of ARGS->fds unpacked in order into ROOTFD. */
+static int unpack(int rootfd, void *arg, struct berth_err *err)
+{
+	const struct unpack_args *a = arg;
+	struct berth_archive_limits lim;
+
+	berth_archive_limits_default(&lim);
+	for (int i = 0; i < a->nfds; i++) {
+		struct berth_tar *t = berth_tar_open(a->fds[i], &lim, err);
+		int rc;
+
+		if (!t)
+			return a->nfds > 1 ? berth_err_prefix(err, "layer %d", i + 1) : -1;
+		rc = berth_tar_extract(t, rootfd, a->mode, err);
+		berth_tar_close(t);
+		if (rc < 0)
+			return a->nfds > 1 ? berth_err_prefix(err, "layer %d", i + 1) : -1;
+	}
+	if (a->mode == BERTH_EXTRACT_LAYER) {
+		/* The runtime mounts on these; an image need not carry them
+		 * (Docker's init layer adds them the same way). */
+		static const char *const points[] = { "proc", "sys", "dev", "tmp", "run", "etc" };
+
+		for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++)
+			if (mkdirat(rootfd, points[i], 0755) < 0 && errno != EEXIST)
+				return berth_err_sys(err, "create /%s", points[i]);
+		if (fchmodat(rootfd, ".", 0755, 0) < 0)
+			return berth_err_sys(err, "chmod /");
+	}
+	return 0;
+}
+
+struct blob {
+	char digest[BERTH_DIGEST_LEN + 1];
+	uint64_t size;
+	char path[BERTH_TAR_PATH_MAX_META + 16]; /* in the outer tree */
+	int layer;
+};
+
+struct image {
+	int docker;
+	char digest[BERTH_DIGEST_LEN + 1];
+	struct blob blobs[BERTH_IMG_MAX_LAYERS + 3];
+	int nblobs;
+	int layer0, nlayers;                /* blobs[layer0 .. layer0+nlayers) are the layers, in order */
+	char *manifest, *config;            /* documents as stored */
+	size_t manifest_len, config_len;
+	char tags[8][BERTH_IMG_REF_MAX];
+	int ntags;
+	uint64_t layer_bytes;
+};
+
+/* Verify the blob blobs/sha256/HEX named by descriptor D: its size and its
+ * digest. With TEXT, read it whole (a JSON document) into *TEXT. */
+static int check_blob(int outer, const struct berth_descriptor *d, const char *what, struct image *im,
+		      char **text, size_t *tlen, struct berth_err *err)
+{
+	struct blob *b = &im->blobs[im->nblobs];
+	struct stat st;
+	char got[BERTH_DIGEST_LEN + 1];
+	uint64_t size;
+	char *buf = NULL;
+	int fd;
+
+	snprintf(b->path, sizeof(b->path), "blobs/sha256/%s", d->digest + 7);
+	fd = open_beneath(outer, b->path, text ? META_MAX : UINT64_MAX, &st, err);
+	if (fd < 0)
+		return berth_err_prefix(err, "%s %s", what, d->digest);
+	if (text && !(buf = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return berth_err_set(err, ENOMEM, "out of memory");
+	}
+	if (hash_fd(fd, got, &size, buf, text ? (size_t)st.st_size : 0, err) < 0) {
+		close(fd);
+		free(buf);
+		return berth_err_prefix(err, "%s %s", what, d->digest);
+	}
+	close(fd);
+	if (strcmp(got, d->digest) != 0 || size != (uint64_t)d->size) {
+		free(buf);
+		if (strcmp(got, d->digest) != 0)
+			return berth_err_set(err, EINVAL, "%s: digest mismatch: the manifest says %s, the blob is %s",
+					     what, d->digest, got);
+		return berth_err_set(err, EINVAL, "%s %s: size mismatch: the manifest says %" PRId64 ", the blob has %" PRIu64,
+				     what, d->digest, d->size, size);
+	}
+	memcpy(b->digest, got, sizeof(got));
+	b->size = size;
+	im->nblobs++;
+	if (text) {
+		*text = buf;
+		*tlen = size;
+	}
+	return 0;
+}
+
+static int is_linux_amd64(const struct berth_descriptor *d)
+{
+	return (!d->os[0] || strcmp(d->os, "linux") == 0) && (!d->arch[0] || strcmp(d->arch, "amd64") == 0);
+}
+
+/* Add REF (from the archive) to the image's tags when it is a valid
+ * "name:tag"; other forms (a bare tag, a registry with a port) are skipped. */
+static void add_tag(struct image *im, const char *ref)
+{
+	char name[129], tag[129], dg[BERTH_DIGEST_LEN + 1];
+	struct berth_err e = { 0 };
+
+	if (im->ntags < 8 && berth_image_ref_parse(ref, name, tag, dg, &e) == 0 && tag[0])
+		snprintf(im->tags[im->ntags++], BERTH_IMG_REF_MAX, "%s:%s", name, tag);
+}
+
+/* An OCI image layout: index.json, then the one linux/amd64 manifest. */
+static int read_oci(int outer, struct image *im, struct berth_err *err)
+{
+	struct berth_descriptor ds[64], pick, nested[64];
+	struct berth_manifest m;
+	struct berth_image_config cfg = { 0 };
+	cleanup_free char *index = NULL;
+	char *ntext = NULL;
+	size_t len, nlen;
+	struct stat st;
+	int n, fd, chosen = -1;
+	uint64_t sz;
+	char dg[BERTH_DIGEST_LEN + 1];
+
+	fd = open_beneath(outer, "index.json", META_MAX, &st, err);
+	if (fd < 0)
+		return -1;
+	index = malloc((size_t)st.st_size + 1);
+	if (!index || hash_fd(fd, dg, &sz, index, (size_t)st.st_size, err) < 0) {
+		close(fd);
+		return index ? berth_err_prefix(err, "index.json") : berth_err_set(err, ENOMEM, "out of memory");
+	}
+	close(fd);
+	len = sz;
+	n = berth_oci_index_parse(index, len, ds, 64, err);
+	if (n < 0)
+		return berth_err_prefix(err, "index.json");
+	for (int i = 0; i < n; i++) {
+		if (!is_linux_amd64(&ds[i]))
+			continue;
+		if (chosen >= 0)
+			return berth_err_set(err, EINVAL, "index.json lists more than one image; import one at a time");
+		chosen = i;
+	}
+	if (chosen < 0)
+		return berth_err_set(err, EINVAL, "index.json lists no linux/amd64 image");
+	pick = ds[chosen];
+	if (pick.ref_name[0])
+		add_tag(im, pick.ref_name);
+	if (pick.media == BERTH_MEDIA_OCI_INDEX || pick.media == BERTH_MEDIA_DOCKER_LIST) {
+		/* One level of nesting (what docker and buildx write). */
+		int nn;
+
+		if (check_blob(outer, &pick, "image index", im, &ntext, &nlen, err) < 0)
+			return -1;
+		nn = berth_oci_index_parse(ntext, nlen, nested, 64, err);
+		free(ntext);
+		if (nn < 0)
+			return berth_err_prefix(err, "image index %s", pick.digest);
+		chosen = -1;
+		for (int i = 0; i < nn && chosen < 0; i++)
+			if (is_linux_amd64(&nested[i]) && (nested[i].media == BERTH_MEDIA_OCI_MANIFEST ||
+							   nested[i].media == BERTH_MEDIA_DOCKER_MANIFEST) &&
+			    (nested[i].os[0] || nn == 1))
+				chosen = i;
+		if (chosen < 0)
+			return berth_err_set(err, EINVAL, "image index %s has no linux/amd64 manifest", pick.digest);
+		pick = nested[chosen];
+	}
+	if (pick.media != BERTH_MEDIA_OCI_MANIFEST && pick.media != BERTH_MEDIA_DOCKER_MANIFEST)
+		return berth_err_set(err, EINVAL, "index.json: unsupported media type %s", pick.media_name);
+	if (check_blob(outer, &pick, "manifest", im, &im->manifest, &im->manifest_len, err) < 0)
+		return -1;
+	memcpy(im->digest, pick.digest, sizeof(im->digest));
+	if (berth_oci_manifest_parse(im->manifest, im->manifest_len, &m, err) < 0)
+		return berth_err_prefix(err, "manifest %s", pick.digest);
+	if (m.config.media != BERTH_MEDIA_OCI_CONFIG && m.config.media != BERTH_MEDIA_DOCKER_CONFIG)
+		return berth_err_set(err, EINVAL, "manifest: config has unsupported media type %s",
+				     m.config.media_name);
+	if (check_blob(outer, &m.config, "config", im, &im->config, &im->config_len, err) < 0)
+		return -1;
+	if (berth_image_config_parse(im->config, im->config_len, &cfg, err) < 0)
+		return berth_err_prefix(err, "config %s", m.config.digest);
+	if (cfg.ndiff_ids != m.nlayers) {
+		berth_image_config_free(&cfg);
+		return berth_err_set(err, EINVAL, "config lists %d layers, the manifest %d", cfg.ndiff_ids,
+				     m.nlayers);
+	}
+	berth_image_config_free(&cfg);
+	im->layer0 = im->nblobs;
+	for (int i = 0; i < m.nlayers; i++) {
+		char what[32];
+
+		if (m.layers[i].media != BERTH_MEDIA_LAYER_TAR && m.layers[i].media != BERTH_MEDIA_LAYER_GZIP)
+			return berth_err_set(err, EINVAL, "layer %d: unsupported media type %s", i + 1,
+					     m.layers[i].media_name);
+		snprintf(what, sizeof(what), "layer %d", i + 1);
+		if (check_blob(outer, &m.layers[i], what, im, NULL, NULL, err) < 0)
+			return -1;
+		im->blobs[im->nblobs - 1].layer = 1;
+		im->layer_bytes += im->blobs[im->nblobs - 1].size;
+	}
+	im->nlayers = m.nlayers;
+	return 0;
+}
+
+/* A docker-save archive: manifest.json's one image; its config's digest is
+ * the image's, and each layer file's sha256 must be the config's diff_id (the
+ * layers of docker save are uncompressed tars). */
+static int read_docker(int outer, struct image *im, struct berth_err *err)
+{
+	static struct berth_docker_image di[2];
+	struct berth_image_config cfg = { 0 };
+	cleanup_free char *man = NULL;
+	struct stat st;
+	uint64_t sz;
+	char dg[BERTH_DIGEST_LEN + 1];
+	int n, fd;
+
+	im->docker = 1;
+	fd = open_beneath(outer, "manifest.json", META_MAX, &st, err);
+	if (fd < 0)
+		return -1;
+	man = malloc((size_t)st.st_size + 1);
+	if (!man || hash_fd(fd, dg, &sz, man, (size_t)st.st_size, err) < 0) {
+		close(fd);
+		return man ? berth_err_prefix(err, "manifest.json") : berth_err_set(err, ENOMEM, "out of memory");
+	}
+	close(fd);
+	n = berth_docker_manifest_parse(man, sz, di, 2, err);
+	if (n < 0)
+		return berth_err_prefix(err, "manifest.json");
+	if (n != 1)
+		return berth_err_set(err, EINVAL, "manifest.json lists %s images; import one at a time",
+				     n ? "several" : "no");
+	fd = open_beneath(outer, di[0].config, META_MAX, &st, err);
+	if (fd < 0)
+		return berth_err_prefix(err, "config");
+	im->config = malloc((size_t)st.st_size + 1);
+	if (!im->config || hash_fd(fd, im->digest, &sz, im->config, (size_t)st.st_size, err) < 0) {
+		close(fd);
+		return im->config ? berth_err_prefix(err, "config") : berth_err_set(err, ENOMEM, "out of memory");
+	}
+	close(fd);
+	im->config_len = sz;
+	snprintf(im->blobs[0].path, sizeof(im->blobs[0].path), "%s", di[0].config);
+	memcpy(im->blobs[0].digest, im->digest, sizeof(im->digest));
+	im->blobs[0].size = sz;
+	im->nblobs = 1;
+	if (berth_image_config_parse(im->config, im->config_len, &cfg, err) < 0)
+		return berth_err_prefix(err, "config %s", di[0].config);
+	if (cfg.ndiff_ids != di[0].nlayers) {
+		berth_image_config_free(&cfg);
+		return berth_err_set(err, EINVAL, "config lists %d layers, manifest.json %d", cfg.ndiff_ids,
+				     di[0].nlayers);
+	}
+	im->layer0 = 1;
+	for (int i = 0; i < di[0].nlayers; i++) {
+		struct blob *b = &im->blobs[im->nblobs];
+		unsigned char magic[2] = { 0 };
+
+		fd = open_beneath(outer, di[0].layers[i], UINT64_MAX, &st, err);
+		if (fd < 0 || hash_fd(fd, b->digest, &b->size, NULL, 0, err) < 0) {
+			if (fd >= 0)
+				close(fd);
+			berth_image_config_free(&cfg);
+			return berth_err_prefix(err, "layer %d", i + 1);
+		}
+		if (pread(fd, magic, 2, 0) != 2)
+			magic[0] = 0;
+		close(fd);
+		if (strcmp(b->digest, cfg.diff_ids[i]) != 0) {
+			int gz = magic[0] == 0x1f && magic[1] == 0x8b;
+
+			berth_err_set(err, EINVAL, "layer %d (%s): digest mismatch: the config says %s, the file is %s%s",
+				      i + 1, di[0].layers[i], cfg.diff_ids[i], b->digest,
+				      gz ? " (compressed layers in a docker-save archive are not supported)" : "");
+			berth_image_config_free(&cfg);
+			return -1;
+		}
+		snprintf(b->path, sizeof(b->path), "%s", di[0].layers[i]);
+		b->layer = 1;
+		im->layer_bytes += b->size;
+		im->nblobs++;
+	}
+	im->nlayers = di[0].nlayers;
+	berth_image_config_free(&cfg);
+	for (int i = 0; i < di[0].ntags; i++)
+		add_tag(im, di[0].repo_tags[i]);
+	return 0;
+}
+
+/* The signature bundle the archive carries (berth-sign appends it), or NULL. */
+static char *read_bundle(int outer, size_t *len, struct berth_err *err)
+{
+	struct stat st;
+	char dg[BERTH_DIGEST_LEN + 1];
+	uint64_t sz;
+	char *text;
+	int fd = open_beneath(outer, BERTH_SIG_MEMBER, BERTH_TRUST_DOC_MAX, &st, err);
+
+	if (fd < 0)
+		return NULL;
+	text = malloc((size_t)st.st_size + 1);
+	if (!text || hash_fd(fd, dg, &sz, text, (size_t)st.st_size, err) < 0) {
+		free(text);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	*len = sz;
+	return text;
+}
+
+/* The trust policy for this image: 0 (with SIG filled when signed), -1. */
+static int check_trust(int record, const char *bundle, size_t blen, const char *digest, struct berth_imgsig *sig,
+		       int *signed_out, struct berth_err *err)
+{
+	struct berth_pubkey root;
+	cleanup_close int tfd = -1;
+
+	*signed_out = 0;
+	if (!bundle) {
+		if (o.require_signed)
+			return berth_err_set(err, EPERM, "unsigned image refused ([trust] RequireSignedImages=yes): "
+							 "sign it with berth-sign (docs/trust.md)");
+		return 0;
+	}
+	if (berth_pubkey_load(o.root_pub, &root, err) < 0)
+		return berth_err_prefix(err, "the root key");
+	if (mkdir(o.trust_dir, 0700) < 0 && errno != EEXIST)
+		return berth_err_sys(err, "create %s", o.trust_dir);
+	tfd = open(o.trust_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (tfd < 0)
+		return berth_err_sys(err, "open %s", o.trust_dir);
+	if (berth_trust_check(tfd, &root, bundle, blen, digest, (int64_t)time(NULL), record, sig, err) < 0)
+		return -1;
+	*signed_out = 1;
+	return 0;
+}
+
+static const char *tag_of(const char *ref, char *name)
+{
+	const char *c = strrchr(ref, ':');
+
+	snprintf(name, 129, "%.*s", (int)(c - ref), ref);
+	return c + 1;
+}
+
+/* The image's record in DIR (a new directory in the staging area). */
+static int write_record(int dirfd, const struct image *im, const char *bundle, size_t blen, int is_signed,
+			const struct berth_imgsig *sig, const char *tag_ref, struct berth_err *err)
+{
+	struct berth_buf_s {
+		char *p;
+		size_t len, cap;
+	};
+	char *info = NULL, now[32], name[129];
+	size_t ilen = 0;
+	FILE *f = open_memstream(&info, &ilen);
+	int rc;
+
+	if (!f)
+		return berth_err_set(err, ENOMEM, "out of memory");
+	iso_time((int64_t)time(NULL), now, sizeof(now));
+	tag_of(tag_ref, name);
+	fprintf(f, "berth-image 1\ndigest %s\nformat %s\nimported %s\nlayers %d\nlayer-bytes %" PRIu64 "\nname %s\n",
+		im->digest, im->docker ? "docker-save" : "oci", now, im->nlayers, im->layer_bytes, name);
+	for (int i = 0; i < im->nblobs; i++)
+		fprintf(f, "%s %s %" PRIu64 "\n", im->blobs[i].layer ? "layer" : "blob", im->blobs[i].digest,
+			im->blobs[i].size);
+	if (is_signed)
+		fprintf(f, "signed %s %" PRIu64 " %" PRId64 "\n", sig->keyid, sig->version, sig->expires);
+	fclose(f);
+	rc = write_file_at(dirfd, "info", info, ilen, err);
+	free(info);
+	if (rc < 0 || write_file_at(dirfd, "config.json", im->config, im->config_len, err) < 0 ||
+	    (im->manifest && write_file_at(dirfd, "manifest.json", im->manifest, im->manifest_len, err) < 0) ||
+	    (bundle && write_file_at(dirfd, BERTH_SIG_MEMBER, bundle, blen, err) < 0))
+		return -1;
+	return 0;
+}
+
+/* Add NAME to an existing record's names (re-import under another name). */
+static int record_add_name(const char *digest, const char *name, struct berth_err *err)
+{
+	char path[600], line[200];
+	cleanup_free char *text = NULL;
+	size_t len;
+	cleanup_close int dfd = -1;
+
+	if (berth_store_path(o.store, "images", digest, "info", path, sizeof(path)) < 0 ||
+	    !(text = berth_store_read(path, 1 << 20, &len, err)))
+		return -1;
+	snprintf(line, sizeof(line), "\nname %s\n", name);
+	if (strstr(text, line))
+		return 0;
+	{
+		cleanup_free char *nt = malloc(len + strlen(line) + 1);
+
+		if (!nt)
+			return berth_err_set(err, ENOMEM, "out of memory");
+		memcpy(nt, text, len);
+		memcpy(nt + len, line + 1, strlen(line));
+		*strrchr(path, '/') = '\0';
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (dfd < 0)
+			return berth_err_sys(err, "open %s", path);
+		return write_file_at(dfd, "info", nt, len + strlen(line) - 1, err);
+	}
+}
+
+static int cmd_import(const char *tag_opt)
+{
+	struct berth_err err = { 0 };
+	static struct image im;
+	char stage[600], path[700], tag_ref[BERTH_IMG_REF_MAX + 8] = "", human_b[32];
+	struct berth_imgsig sig = { 0 };
+	cleanup_free char *bundle = NULL;
+	size_t blen = 0;
+	int outer = -1, is_signed = 0, rc = BERTH_FAILED, present;
+	int layer_fds[BERTH_IMG_MAX_LAYERS];
+	int nlayer_fds = 0;
+	int in = 0;
+
+	if (store_open(1, &err) < 0)
+		return fail(&err);
+	snprintf(stage, sizeof(stage), "%s/tmp/import.XXXXXX", o.store);
+	if (!mkdtemp(stage)) {
+		berth_err_sys(&err, "create a staging directory in %s/tmp", o.store);
+		return fail(&err);
+	}
+	for (int i = 0; i < 4; i++) {
+		static const char *const sub[] = { "outer", "rootfs", "sandbox", "record" };
+
+		snprintf(path, sizeof(path), "%s/%s", stage, sub[i]);
+		if (mkdir(path, 0755) < 0) {
+			berth_err_sys(&err, "create %s", path);
+			goto out;
+		}
+	}
+	/* 1. The outer archive, unpacked by the sandbox: files and directories only. */
+	{
+		struct unpack_args a = { .fds = &in, .nfds = 1, .mode = BERTH_EXTRACT_PLAIN };
+		char target[700], scratch[700];
+
+		snprintf(target, sizeof(target), "%s/outer", stage);
+		snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
+		if (sandbox_run(target, scratch, unpack, &a, &in, 1, &err) < 0) {
+			berth_err_prefix(&err, "archive");
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/outer", stage);
+		outer = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (outer < 0) {
+			berth_err_sys(&err, "open %s", path);
+			goto out;
+		}
+	}
+	/* 2. What it is, every blob checked against the manifest. */
+	{
+		struct stat st;
+
+		if (fstatat(outer, "index.json", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (read_oci(outer, &im, &err) < 0)
+				goto out;
+		} else if (fstatat(outer, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (read_docker(outer, &im, &err) < 0)
+				goto out;
+		} else {
+			berth_err_set(&err, EINVAL, "neither an OCI image layout (index.json) nor a docker-save "
+						    "archive (manifest.json)");
+			goto out;
+		}
+	}
+	/* 3. Trust, before any layer is unpacked. */
+	bundle = read_bundle(outer, &blen, &err);
+	if (!bundle && err.errnum != ENOENT && err.msg[0]) {
+		berth_err_prefix(&err, "%s", BERTH_SIG_MEMBER);
+		goto out;
+	}
+	memset(&err, 0, sizeof(err));
+	if (check_trust(0, bundle, blen, im.digest, &sig, &is_signed, &err) < 0)
+		goto out;
+	if (is_signed) {
+		snprintf(tag_ref, sizeof(tag_ref), "%s:%s", sig.name, sig.tag);
+		if (tag_opt && strcmp(tag_opt, tag_ref) != 0) {
+			berth_err_set(&err, EINVAL, "--tag %s: the image is signed as %s", tag_opt, tag_ref);
+			goto out;
+		}
+	} else if (tag_opt) {
+		char n[129], t[129], d[BERTH_DIGEST_LEN + 1];
+
+		if (berth_image_ref_parse(tag_opt, n, t, d, &err) < 0 || !t[0]) {
+			if (!err.msg[0])
+				berth_err_set(&err, EINVAL, "--tag %s: give NAME:TAG", tag_opt);
+			goto out;
+		}
+		snprintf(tag_ref, sizeof(tag_ref), "%s", tag_opt);
+	} else if (im.ntags) {
+		snprintf(tag_ref, sizeof(tag_ref), "%s", im.tags[0]);
+	} else {
+		berth_err_set(&err, EINVAL, "the archive names no image (NAME:TAG); give one with --tag NAME:TAG");
+		goto out;
+	}
+	/* 4. The blobs into the store (each once), then the layers unpacked by
+	 * a second sandbox from the store's verified copies. */
+	present = store_has("images", im.digest, "info") && store_has("rootfs", im.digest, NULL);
+	if (!present) {
+		cleanup_close int blobs = openat(store_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (blobs < 0) {
+			berth_err_sys(&err, "open %s/blobs/sha256", o.store);
+			goto out;
+		}
+		for (int i = 0; i < im.nblobs; i++) {
+			const char *hex = im.blobs[i].digest + 7;
+			struct stat st;
+
+			if (fstatat(blobs, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			if (fchmodat(outer, im.blobs[i].path, 0444, AT_SYMLINK_NOFOLLOW) < 0 && errno != EOPNOTSUPP &&
+			    fchmodat(outer, im.blobs[i].path, 0444, 0) < 0) {
+				berth_err_sys(&err, "chmod %s", im.blobs[i].path);
+				goto out;
+			}
+			/* The same file may be two blobs (an empty layer twice): link, not move. */
+			if (linkat(outer, im.blobs[i].path, blobs, hex, 0) < 0 && errno != EEXIST) {
+				berth_err_sys(&err, "store blob %s", im.blobs[i].digest);
+				goto out;
+			}
+		}
+		fsync(blobs);
+		for (int i = im.layer0; i < im.layer0 + im.nlayers; i++) {
+			layer_fds[nlayer_fds] = openat(blobs, im.blobs[i].digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (layer_fds[nlayer_fds] < 0) {
+				berth_err_sys(&err, "open blob %s", im.blobs[i].digest);
+				goto out;
+			}
+			nlayer_fds++;
+		}
+		{
+			struct unpack_args a = { .fds = layer_fds, .nfds = nlayer_fds, .mode = BERTH_EXTRACT_LAYER };
+			char target[700], scratch[700];
+
+			snprintf(target, sizeof(target), "%s/rootfs", stage);
+			snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
+			if (sandbox_run(target, scratch, unpack, &a, layer_fds, nlayer_fds, &err) < 0)
+				goto out;
+		}
+	}
+	/* 5. Record the trust state (the highest version seen), then commit:
+	 * the rootfs and the record by rename, the tag last. */
+	if (is_signed && check_trust(1, bundle, blen, im.digest, &sig, &is_signed, &err) < 0)
+		goto out;
+	if (!present) {
+		char dst[600], rec[700];
+		cleanup_close int recfd = -1;
+
+		snprintf(rec, sizeof(rec), "%s/record", stage);
+		recfd = open(rec, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (recfd < 0 || write_record(recfd, &im, bundle, blen, is_signed, &sig, tag_ref, &err) < 0) {
+			if (recfd < 0)
+				berth_err_sys(&err, "open %s", rec);
+			goto out;
+		}
+		berth_store_path(o.store, "rootfs", im.digest, NULL, dst, sizeof(dst));
+		rm_rf(dst); /* an earlier import's, that never got its record */
+		snprintf(path, sizeof(path), "%s/rootfs", stage);
+		if (rename(path, dst) < 0) {
+			berth_err_sys(&err, "move the image's root into %s", dst);
+			goto out;
+		}
+		berth_store_path(o.store, "images", im.digest, NULL, dst, sizeof(dst));
+		rm_rf(dst);
+		if (rename(rec, dst) < 0) {
+			berth_err_sys(&err, "record the image in %s", dst);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/rootfs", o.store);
+		{
+			int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (d >= 0) {
+				fsync(d);
+				close(d);
+			}
+		}
+		{
+			int d = openat(store_fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (d >= 0) {
+				fsync(d);
+				close(d);
+			}
+		}
+	} else {
+		char name[129];
+
+		tag_of(tag_ref, name);
+		if (record_add_name(im.digest, name, &err) < 0)
+			goto out;
+		if (is_signed) {
+			/* Keep the newest signature with the record. */
+			char rec[600];
+			cleanup_close int recfd = -1;
+
+			berth_store_path(o.store, "images", im.digest, NULL, rec, sizeof(rec));
+			recfd = open(rec, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (recfd < 0 || write_file_at(recfd, BERTH_SIG_MEMBER, bundle, blen, &err) < 0)
+				goto out;
+		}
+	}
+	{
+		char name[129];
+		const char *tag = tag_of(tag_ref, name);
+
+		if (tag_write(name, tag, im.digest, &err) < 0)
+			goto out;
+	}
+	human(im.layer_bytes, human_b, sizeof(human_b));
+	say("%s %s\n", present ? "already in the store:" : "imported", tag_ref);
+	say("  digest  %s (%s, %d layer%s, %s)\n", im.digest, im.docker ? "docker-save" : "OCI", im.nlayers,
+	    im.nlayers == 1 ? "" : "s", human_b);
+	if (is_signed) {
+		char exp[32];
+
+		iso_time(sig.expires, exp, sizeof(exp));
+		say("  signed  by key %s, version %" PRIu64 ", expires %s\n", sig.keyid, sig.version, exp);
+	} else {
+		say("  signed  no ([trust] RequireSignedImages=no)\n");
+	}
+	rc = BERTH_OK;
+out:
+	for (int i = 0; i < nlayer_fds; i++)
+		close(layer_fds[i]);
+	if (outer >= 0)
+		close(outer);
+	rm_rf(stage);
+	free(im.manifest);
+	free(im.config);
+	if (rc != BERTH_OK)
+		return fail(&err);
+	return finish(BERTH_OK, "");
+}
+
+/* --- ls, inspect, rm, prune --- */
+
+struct tagrow {
+	char ref[BERTH_IMG_REF_MAX + 8];
+	char digest[BERTH_DIGEST_LEN + 1];
+};
+static struct tagrow rows[4096];
+static int nrows;
+
+static void collect(const char *name, const char *tag, const char *digest, void *arg)
+{
+	(void)arg;
+	if (nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
+		snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "%s:%s", name, tag);
+		memcpy(rows[nrows].digest, digest, BERTH_DIGEST_LEN + 1);
+		nrows++;
+	}
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tagrow *)a)->ref, ((const struct tagrow *)b)->ref);
+}
+
+/* A field of an image's info ("format", "imported", ...) into OUT. */
+static int info_field(const char *info, const char *key, char *out, size_t len)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\n%s ", key);
+	p = strstr(info, k);
+	if (!p) {
+		snprintf(out, len, "-");
+		return -1;
+	}
+	p += strlen(k);
+	snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return 0;
+}
+
+static char *read_info(const char *digest, struct berth_err *err)
+{
+	char path[600];
+	size_t len;
+
+	if (berth_store_path(o.store, "images", digest, "info", path, sizeof(path)) < 0)
+		return NULL;
+	return berth_store_read(path, 1 << 20, &len, err);
+}
+
+static void json_str(const char *s)
+{
+	say("\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			say("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			say("\\u%04x", (unsigned char)*s);
+		else
+			say("%c", *s);
+	}
+	say("\"");
+}
+
+static int cmd_ls(void)
+{
+	struct berth_err err = { 0 };
+	DIR *d;
+	struct dirent *e;
+	char path[600];
+	int first = 1;
+
+	if (store_open(0, &err) < 0)
+		return fail(&err);
+	nrows = 0;
+	tags_each(collect, NULL);
+	/* Images without a tag are listed too (prune removes them). */
+	snprintf(path, sizeof(path), "%s/images", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char dg[BERTH_DIGEST_LEN + 8];
+		int tagged = 0;
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
+			continue;
+		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		for (int i = 0; i < nrows && !tagged; i++)
+			tagged = strcmp(rows[i].digest, dg) == 0;
+		if (!tagged && nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
+			snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "<none>");
+			memcpy(rows[nrows].digest, dg, BERTH_DIGEST_LEN + 1);
+			nrows++;
+		}
+	}
+	if (d)
+		closedir(d);
+	qsort(rows, (size_t)nrows, sizeof(rows[0]), row_cmp);
+	if (o.json)
+		say("[");
+	else
+		say("%-40s %-19s %-11s %-10s %-20s %s\n", "IMAGE", "DIGEST", "FORMAT", "SIZE", "IMPORTED", "SIGNED");
+	for (int i = 0; i < nrows; i++) {
+		cleanup_free char *info = read_info(rows[i].digest, &err);
+		char fmt[32], when[32], bytes[32], sg[128], size_h[32];
+		const char *user = in_use_by(rows[i].digest);
+
+		if (!info)
+			continue;
+		info_field(info, "format", fmt, sizeof(fmt));
+		info_field(info, "imported", when, sizeof(when));
+		info_field(info, "layer-bytes", bytes, sizeof(bytes));
+		human(strtoull(bytes, NULL, 10), size_h, sizeof(size_h));
+		if (info_field(info, "signed", sg, sizeof(sg)) == 0) {
+			char key[32] = "";
+			unsigned long long ver = 0;
+
+			sscanf(sg, "%31s %llu", key, &ver);
+			snprintf(sg, sizeof(sg), "%s v%llu", key, ver);
+		} else {
+			snprintf(sg, sizeof(sg), "no");
+		}
+		if (o.json) {
+			say("%s{\"image\":", first ? "" : ",");
+			json_str(rows[i].ref);
+			say(",\"digest\":\"%s\",\"format\":", rows[i].digest);
+			json_str(fmt);
+			say(",\"layer_bytes\":%s,\"imported\":", bytes);
+			json_str(when);
+			say(",\"signed\":");
+			json_str(sg);
+			say(",\"used_by\":");
+			json_str(user ? user : "");
+			say("}");
+			first = 0;
+		} else {
+			say("%-40s %.19s %-11s %-10s %-20s %s%s%s\n", rows[i].ref, rows[i].digest, fmt, size_h, when, sg,
+			    user ? "  used by " : "", user ? user : "");
+		}
+	}
+	if (o.json)
+		say("]\n");
+	return finish(BERTH_OK, "");
+}
+
+static int cmd_inspect(const char *ref)
+{
+	struct berth_err err = { 0 };
+	char digest[BERTH_DIGEST_LEN + 1], path[600];
+	cleanup_free char *info = NULL, *config = NULL;
+	size_t len;
+
+	if (store_open(0, &err) < 0)
+		return fail(&err);
+	if (berth_digest_valid(ref))
+		snprintf(digest, sizeof(digest), "%s", ref);
+	else if (berth_store_resolve(o.store, ref, digest, &err) < 0)
+		return fail(&err);
+	info = read_info(digest, &err);
+	if (!info) {
+		berth_err_set(&err, ENOENT, "image %s is not in the store", ref);
+		return fail(&err);
+	}
+	berth_store_path(o.store, "images", digest, "config.json", path, sizeof(path));
+	config = berth_store_read(path, META_MAX, &len, &err);
+	nrows = 0;
+	tags_each(collect, NULL);
+	say("image %s\n", digest);
+	for (int i = 0; i < nrows; i++)
+		if (strcmp(rows[i].digest, digest) == 0)
+			say("tag %s\n", rows[i].ref);
+	say("%s", strchr(info, '\n') ? strchr(info, '\n') + 1 : "");
+	berth_store_path(o.store, "rootfs", digest, NULL, path, sizeof(path));
+	say("rootfs %s\n", path);
+	if (in_use_by(digest))
+		say("used-by %s\n", in_use_by(digest));
+	if (config)
+		say("config %s\n", config);
+	return finish(BERTH_OK, "");
+}
+
+/* Blobs no image's info names: removed. Returns bytes freed. */
+static uint64_t gc_blobs(int *count)
+{
+	char path[600], **keep = NULL;
+	size_t nkeep = 0, cap = 0;
+	uint64_t freed = 0;
+	DIR *d;
+	struct dirent *e;
+
+	*count = 0;
+	snprintf(path, sizeof(path), "%s/images", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char ip[700], *info, *p;
+		size_t len;
+		struct berth_err err = { 0 };
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(ip, sizeof(ip), "%s/%s/info", path, e->d_name);
+		info = berth_store_read(ip, 1 << 20, &len, &err);
+		if (!info) {
+			/* An unreadable record: keep every blob (never lose data on a guess). */
+			closedir(d);
+			for (size_t i = 0; i < nkeep; i++)
+				free(keep[i]);
+			free(keep);
+			return 0;
+		}
+		for (p = info; (p = strstr(p, "\n")); p++) {
+			char dg[BERTH_DIGEST_LEN + 1];
+
+			if ((sscanf(p + 1, "layer %71s", dg) == 1 || sscanf(p + 1, "blob %71s", dg) == 1) &&
+			    berth_digest_valid(dg)) {
+				if (nkeep == cap) {
+					char **nk = realloc(keep, (cap = cap ? cap * 2 : 64) * sizeof(*keep));
+
+					if (!nk)
+						break;
+					keep = nk;
+				}
+				keep[nkeep++] = strdup(dg + 7);
+			}
+		}
+		free(info);
+	}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "%s/blobs/sha256", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		int kept = 0;
+		struct stat st;
+		char bp[700];
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < nkeep && !kept; i++)
+			kept = keep[i] && strcmp(keep[i], e->d_name) == 0;
+		snprintf(bp, sizeof(bp), "%s/%s", path, e->d_name);
+		if (!kept && lstat(bp, &st) == 0 && unlink(bp) == 0) {
+			freed += (uint64_t)st.st_blocks * 512;
+			(*count)++;
+		}
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < nkeep; i++)
+		free(keep[i]);
+	free(keep);
+	return freed;
+}
+
+/* Remove the image DIGEST (its tags must be gone): record first (the image
+ * stops existing), then its root. Returns bytes freed. */
+static uint64_t remove_image(const char *digest)
+{
+	char path[600];
+	uint64_t freed = 0;
+
+	berth_store_path(o.store, "images", digest, NULL, path, sizeof(path));
+	rm_rf(path);
+	berth_store_path(o.store, "rootfs", digest, NULL, path, sizeof(path));
+	freed = du(path);
+	rm_rf(path);
+	return freed;
+}
+
+static int digest_tagged(const char *digest)
+{
+	for (int i = 0; i < nrows; i++)
+		if (strcmp(rows[i].digest, digest) == 0)
+			return 1;
+	return 0;
+}
+
+static int untag(const char *ref)
+{
+	char name[129], esc[130], path[800];
+	const char *tag = tag_of(ref, name);
+
+	berth_store_name_escape(name, esc);
+	snprintf(path, sizeof(path), "%s/tags/%s/%s", o.store, esc, tag);
+	if (unlink(path) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tags/%s", o.store, esc);
+	rmdir(path); /* fails while other tags of NAME remain */
+	return 0;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	struct berth_err err = { 0 };
+	uint64_t freed = 0;
+	int images = 0, blobs = 0;
+	char hb[32];
+
+	if (store_open(1, &err) < 0)
+		return fail(&err);
+	/* All checked first: a refused rm changes nothing. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < argc; i++) {
+			char digest[BERTH_DIGEST_LEN + 1];
+			int by_digest = berth_digest_valid(argv[i]) || strchr(argv[i], '@');
+			const char *user;
+			int others = 0;
+
+			nrows = 0;
+			tags_each(collect, NULL);
+			if (berth_digest_valid(argv[i])) {
+				snprintf(digest, sizeof(digest), "%s", argv[i]);
+				if (!store_has("images", digest, "info")) {
+					berth_err_set(&err, ENOENT, "image %s is not in the store", argv[i]);
+					return fail(&err);
+				}
+			} else if (berth_store_resolve(o.store, argv[i], digest, &err) < 0) {
+				return fail(&err);
+			}
+			for (int r = 0; r < nrows; r++)
+				others += strcmp(rows[r].digest, digest) == 0 && strcmp(rows[r].ref, argv[i]) != 0;
+			user = in_use_by(digest);
+			if ((by_digest || !others) && user) {
+				berth_err_set(&err, EBUSY, "image %s is used by unit %s (remove or change the unit first)",
+					      argv[i], user);
+				return fail(&err);
+			}
+			if (pass == 0)
+				continue;
+			if (by_digest) {
+				for (int r = 0; r < nrows; r++)
+					if (strcmp(rows[r].digest, digest) == 0)
+						untag(rows[r].ref);
+			} else {
+				untag(argv[i]);
+				say("untagged %s\n", argv[i]);
+			}
+			nrows = 0;
+			tags_each(collect, NULL);
+			if (!digest_tagged(digest)) {
+				freed += remove_image(digest);
+				images++;
+				say("deleted %s\n", digest);
+			}
+		}
+	}
+	freed += gc_blobs(&blobs);
+	human(freed, hb, sizeof(hb));
+	return finish(BERTH_OK, "%d image%s and %d blob%s removed, %s freed", images, images == 1 ? "" : "s", blobs,
+		      blobs == 1 ? "" : "s", hb);
+}
+
+static int cmd_prune(void)
+{
+	struct berth_err err = { 0 };
+	uint64_t freed = 0;
+	int images = 0, blobs = 0, stale = 0;
+	char path[600], hb[32];
+	DIR *d;
+	struct dirent *e;
+
+	if (store_open(1, &err) < 0)
+		return fail(&err);
+	nrows = 0;
+	tags_each(collect, NULL);
+	/* Untagged images no unit uses. */
+	snprintf(path, sizeof(path), "%s/images", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char dg[BERTH_DIGEST_LEN + 8];
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
+			continue;
+		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		if (!digest_tagged(dg) && !in_use_by(dg)) {
+			freed += remove_image(dg);
+			images++;
+			say("deleted %s\n", dg);
+		}
+	}
+	if (d)
+		closedir(d);
+	/* Roots without a record (an import cut short between its renames). */
+	snprintf(path, sizeof(path), "%s/rootfs", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char dg[BERTH_DIGEST_LEN + 8], rp[700];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		if (!store_has("images", dg, "info")) {
+			snprintf(rp, sizeof(rp), "%s/%s", path, e->d_name);
+			freed += du(rp);
+			rm_rf(rp);
+			stale++;
+		}
+	}
+	if (d)
+		closedir(d);
+	/* Staging left by an import that was killed (we hold the lock: none runs). */
+	snprintf(path, sizeof(path), "%s/tmp", o.store);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char tp[700];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(tp, sizeof(tp), "%s/%s", path, e->d_name);
+		freed += du(tp);
+		rm_rf(tp);
+		stale++;
+	}
+	if (d)
+		closedir(d);
+	freed += gc_blobs(&blobs);
+	human(freed, hb, sizeof(hb));
+	return finish(BERTH_OK, "%d image%s, %d blob%s and %d leftover%s removed, %s freed", images,
+		      images == 1 ? "" : "s", blobs, blobs == 1 ? "" : "s", stale, stale == 1 ? "" : "s", hb);
+}
+
+/* --- trust --- */
+
+static int cmd_trust_update(void)
+{
+	struct berth_err err = { 0 };
+	struct berth_pubkey root;
+	struct berth_delegation d;
+	char text[BERTH_TRUST_DOC_MAX + 1], exp[32];
+	size_t len = 0;
+	cleanup_close int tfd = -1;
+
+	while (len < sizeof(text)) {
+		ssize_t n = read(0, text + len, sizeof(text) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > BERTH_TRUST_DOC_MAX) {
+		berth_err_set(&err, EFBIG, "delegation: more than %d bytes", BERTH_TRUST_DOC_MAX);
+		return fail(&err);
+	}
+	if (store_open(1, &err) < 0 || berth_pubkey_load(o.root_pub, &root, &err) < 0)
+		return fail(&err);
+	if (mkdir(o.trust_dir, 0700) < 0 && errno != EEXIST) {
+		berth_err_sys(&err, "create %s", o.trust_dir);
+		return fail(&err);
+	}
+	tfd = open(o.trust_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (tfd < 0) {
+		berth_err_sys(&err, "open %s", o.trust_dir);
+		return fail(&err);
+	}
+	if (berth_trust_update(tfd, &root, text, len, (int64_t)time(NULL), &d, &err) < 0)
+		return fail(&err);
+	iso_time(d.expires, exp, sizeof(exp));
+	say("delegation version %" PRIu64 " in force, expires %s, signed by root key %s\n", d.version, exp, d.signer);
+	for (int i = 0; i < d.nkeys; i++) {
+		say("  key %s may sign:", d.keys[i].key.id);
+		for (int k = 0; k < d.keys[i].nnames; k++)
+			say(" %s", d.keys[i].names[k]);
+		say("\n");
+	}
+	return finish(BERTH_OK, "");
+}
+
+static int cmd_trust_show(void)
+{
+	struct berth_err err = { 0 };
+	struct berth_pubkey root;
+	struct berth_delegation d;
+	char path[600], exp[32];
+	cleanup_free char *text = NULL;
+	size_t len;
+	DIR *dir;
+	struct dirent *e;
+
+	if (berth_pubkey_load(o.root_pub, &root, &err) < 0)
+		return fail(&err);
+	say("root key %s (%s)\n", root.id, o.root_pub);
+	snprintf(path, sizeof(path), "%s/delegation", o.trust_dir);
+	text = berth_store_read(path, BERTH_TRUST_DOC_MAX, &len, &err);
+	if (!text) {
+		say("no delegation yet (one arrives with the first signed image, or berthctl trust update)\n");
+		return finish(BERTH_OK, "");
+	}
+	if (berth_delegation_verify(text, len, &root, &d, &err) < 0)
+		return fail(&err);
+	iso_time(d.expires, exp, sizeof(exp));
+	say("delegation version %" PRIu64 ", expires %s%s\n", d.version, exp,
+	    d.expires < (int64_t)time(NULL) ? " (EXPIRED: signed images are refused)" : "");
+	for (int i = 0; i < d.nkeys; i++) {
+		say("  key %s may sign:", d.keys[i].key.id);
+		for (int k = 0; k < d.keys[i].nnames; k++)
+			say(" %s", d.keys[i].names[k]);
+		say("\n");
+	}
+	snprintf(path, sizeof(path), "%s/versions", o.trust_dir);
+	dir = opendir(path);
+	while (dir && (e = readdir(dir))) {
+		char vp[800], *v;
+		size_t vl;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(vp, sizeof(vp), "%s/%s", path, e->d_name);
+		v = berth_store_read(vp, 4096, &vl, &err);
+		if (v) {
+			v[strcspn(v, "\n")] = '\0';
+			say("highest version seen: %s %s\n", e->d_name, v);
+			free(v);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return finish(BERTH_OK, "");
+}
+
+static int usage(void)
+{
+	return finish(BERTH_USAGE, "usage: berth-image [--store DIR] [--trust-dir DIR] [--root-pub FILE] "
+				   "[--require-signed yes|no] [--uid-base N] [--in-use DIGEST=UNIT]... [--json] "
+				   "import [--tag NAME:TAG] | ls | inspect REF | rm REF... | prune | trust-update | "
+				   "trust-show");
+}
+
+int main(int argc, char **argv)
+{
+	int type = 0, i = 1;
+	socklen_t tl = sizeof(type);
+
+	seqpacket = getsockopt(1, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_SEQPACKET;
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	if (sodium_init() < 0)
+		return finish(BERTH_FAILED, "libsodium cannot start");
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			o.json = 1;
+			continue;
+		}
+		if (!v)
+			return usage();
+		i++;
+		if (strcmp(a, "--store") == 0)
+			o.store = v;
+		else if (strcmp(a, "--trust-dir") == 0)
+			o.trust_dir = v;
+		else if (strcmp(a, "--root-pub") == 0)
+			o.root_pub = v;
+		else if (strcmp(a, "--require-signed") == 0 && (!strcmp(v, "yes") || !strcmp(v, "no")))
+			o.require_signed = strcmp(v, "yes") == 0;
+		else if (strcmp(a, "--uid-base") == 0)
+			o.uid_base = (uint32_t)strtoul(v, NULL, 10);
+		else if (strcmp(a, "--in-use") == 0 && o.nin_use < MAX_IN_USE)
+			o.in_use[o.nin_use++] = v;
+		else
+			return usage();
+	}
+	if (i >= argc)
+		return usage();
+	if (strcmp(argv[i], "import") == 0) {
+		if (argc == i + 1)
+			return cmd_import(NULL);
+		if (argc == i + 3 && strcmp(argv[i + 1], "--tag") == 0)
+			return cmd_import(argv[i + 2]);
+		return usage();
+	}
+	if (strcmp(argv[i], "ls") == 0 && argc == i + 1)
+		return cmd_ls();
+	if (strcmp(argv[i], "inspect") == 0 && argc == i + 2)
+		return cmd_inspect(argv[i + 1]);
+	if (strcmp(argv[i], "rm") == 0 && argc > i + 1)
+		return cmd_rm(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "prune") == 0 && argc == i + 1)
+		return cmd_prune();
+	if (strcmp(argv[i], "trust-update") == 0 && argc == i + 1)
+		return cmd_trust_update();
+	if (strcmp(argv[i], "trust-show") == 0 && argc == i + 1)
+		return cmd_trust_show();
+	return usage();
+}
