@@ -37,8 +37,12 @@ INIT_PURE := init/parse.c init/conf.c
 HOST_TESTS := $(B)/host/test-values $(B)/host/test-authz $(B)/host/test-units $(B)/host/test-netlink \
               $(B)/host/test-nft
 HOST_FUZZ := $(B)/host/fuzz-authz $(B)/host/fuzz-unit $(B)/host/fuzz-proto
+HOST_TESTS += $(B)/host/test-archive $(B)/host/test-imgmeta
+HOST_FUZZ += $(B)/host/fuzz-archive
+HOST_TESTS += $(B)/host/test-trust
 .PHONY: all deps image test test-unit test-system run bench clean distclean
-all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl
+all: $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl \
+	$(B)/supervisor/berth-image $(B)/supervisor/berth-sign
 
 deps: $(B)/stamps/deps
 $(B)/stamps/deps: deps/pins deps/host-packages deps/install-host-packages deps/fetch deps/build-sysroot \
@@ -70,6 +74,14 @@ $(B)/ssh/id_ed25519.pub:
 	@mkdir -p $(@D)
 	ssh-keygen -q -t ed25519 -N '' -C 'berth throwaway key' -f $(B)/ssh/id_ed25519
 
+# Image trust: the root key whose public half the image carries. Without
+# TRUST_ROOT=, a key pair made once under build/trust (a throwaway for `make run`
+# and the tests; docs/trust.md says how to keep a real one offline).
+TRUST_ROOT ?= $(B)/trust/root.pub
+$(B)/trust/root.pub: | $(B)/supervisor/berth-sign
+	@mkdir -p $(@D)
+	cd $(@D) && $(B)/supervisor/berth-sign keygen root
+
 # Container images, baked into both root images at /usr/lib/berth/images/NAME
 # (images/README.md); the stamp sits beside the tree, not in it.
 IMAGES := base httpd
@@ -80,16 +92,16 @@ $(B)/images/%.stamp: $(shell find images -type f) VERSION $(B)/stamps/deps
 # Images: the shipped one, and the test one (the shipped root plus tests/system/overlay,
 # without the example units of configs/units).
 IMAGE_INPUTS := $(B)/init/berth-init $(B)/supervisor/berth-run $(B)/supervisor/berthd $(B)/supervisor/berthctl \
-                $(SSH_KEY) $(wildcard rootfs/* rootfs/skel/*/* configs/* configs/units/*) VERSION \
+                $(B)/supervisor/berth-image $(TRUST_ROOT) $(SSH_KEY) $(wildcard rootfs/* rootfs/skel/*/* configs/* configs/units/*) VERSION \
                 $(IMAGES:%=$(B)/images/%.stamp)
 image: $(B)/image/root.img
 $(B)/image/root.img: $(IMAGE_INPUTS)
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(SSH_KEY) rootfs/mkimage $(B)/image
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(SSH_KEY) TRUST_ROOT=$(TRUST_ROOT) rootfs/mkimage $(B)/image
 
 $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/probe $(B)/tests/rootfs/.stamp \
 		$(B)/tests/nft-check \
 		$(shell find tests/system/overlay -type f 2>/dev/null)
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub UNITS= rootfs/mkimage $(B)/test-image tests/system/overlay \
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub TRUST_ROOT=$(TRUST_ROOT) UNITS= rootfs/mkimage $(B)/test-image tests/system/overlay \
 		$(B)/tests/probe:/usr/libexec/berth-test/probe $(B)/tests/rootfs:/usr/lib/berth/images/probe \
 		$(B)/tests/nft-check:/usr/libexec/berth-test/nft-check \
 		$(B)/supervisor/berthd:/usr/libexec/berth-test/berthd
@@ -98,7 +110,7 @@ $(B)/test-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/pro
 # the same root, units and images, with the tests' key and the probe image beside
 # base and httpd.
 $(B)/ops-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/tests/rootfs/.stamp
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/ops-image \
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub TRUST_ROOT=$(TRUST_ROOT) rootfs/mkimage $(B)/ops-image \
 		$(B)/tests/rootfs:/usr/lib/berth/images/probe
 
 # The container image the probe suite runs in: busybox, the probe, and a
@@ -143,7 +155,7 @@ $(B)/bench/overlay.stamp: tests/bench/make-overlay tests/bench/oci-config deps/b
 	tests/bench/make-overlay $(B)/bench/overlay
 	@touch $@
 $(B)/bench-image/root.img: $(IMAGE_INPUTS) $(B)/ssh/id_ed25519.pub $(B)/bench/rootfs.stamp $(B)/bench/overlay.stamp
-	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub rootfs/mkimage $(B)/bench-image \
+	BUILD=$(B) VERSION="$(VERSION) ($(GITREV))" SSH_KEY=$(B)/ssh/id_ed25519.pub TRUST_ROOT=$(TRUST_ROOT) rootfs/mkimage $(B)/bench-image \
 		$(B)/bench/overlay $(B)/bench/rootfs:/usr/lib/berth/images/bench $(B)/bench/benchtool:/usr/bin/benchtool
 bench: deps all $(B)/image/root.img $(B)/bench-image/root.img
 	BUILD=$(B) tests/bench/run
@@ -166,7 +178,7 @@ SUP_LIB_SRCS := supervisor/lib/err.c supervisor/lib/diag.c supervisor/lib/values
                 supervisor/caps.c supervisor/cgroup.c supervisor/container.c supervisor/idmap.c \
                 supervisor/mounts.c supervisor/seccomp.c supervisor/seccomp-default.c supervisor/seccomp-json.c supervisor/spawn.c supervisor/exec.c supervisor/netlink.c supervisor/nft.c \
                 supervisor/unit.c supervisor/unit-keys.c supervisor/service.c supervisor/logs.c supervisor/monitor.c \
-                supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c
+                supervisor/proto.c supervisor/authz.c supervisor/score.c supervisor/conf.c supervisor/imgstore.c supervisor/trust.c supervisor/archive.c supervisor/imgmeta.c
 SUP_HDRS := $(wildcard supervisor/*.h supervisor/lib/*.h)
 SUP_OBJS := $(patsubst supervisor/%.c,$(B)/supervisor/obj/%.o,$(SUP_LIB_SRCS))
 SUP_LIBS := $(SYSROOT)/lib/libseccomp.a $(SYSROOT)/lib/libcjson.a $(SYSROOT)/lib/libinih.a $(SYSROOT)/lib/libsodium.a $(SYSROOT)/lib/libz.a
@@ -191,7 +203,7 @@ $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HD
 		$(B)/supervisor/libberth.a $(SUP_LIBS)
 BERTHD_SRCS := supervisor/control.c supervisor/deploy.c supervisor/metrics.c supervisor/network.c
 $(B)/supervisor/berthd.unstripped: $(BERTHD_SRCS)
-BERTHCTL_SRCS := supervisor/berthctl-ops.c
+BERTHCTL_SRCS := supervisor/berthctl-ops.c supervisor/berthctl-image.c
 $(B)/supervisor/berthctl.unstripped: $(BERTHCTL_SRCS)
 $(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
@@ -217,7 +229,11 @@ $(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/sec
 		supervisor/caps.c supervisor/lib/err.c $(B)/cjson-src/cJSON.c $(B)/host-sysroot/lib/libseccomp.a
 
 UNIT_SRCS := supervisor/unit.c supervisor/unit-keys.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
-             supervisor/lib/diag.c supervisor/lib/err.c
+             supervisor/lib/diag.c supervisor/lib/err.c supervisor/imgmeta.c supervisor/imgstore.c
+# cJSON for the host builds, compiled apart (its own code is not held to our warnings).
+$(B)/host/cjson.o: $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -w -c -o $@ $(B)/cjson-src/cJSON.c
 $(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/lib/values.c
@@ -230,14 +246,17 @@ $(B)/host/test-nft: tests/unit/test-nft.c tests/unit/t.h supervisor/nft.c superv
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/nft.c supervisor/netlink.c supervisor/lib/err.c \
 		supervisor/lib/values.c
+$(B)/host/test-trust: tests/unit/test-trust.c tests/unit/t.h supervisor/trust.c supervisor/lib/err.c $(SUP_HDRS)
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/trust.c supervisor/lib/err.c -lsodium
 $(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c supervisor/lib/diag.c \
 		supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
 $(B)/host/test-units: tests/unit/test-units.c tests/unit/t.h $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c supervisor/conf.c $(SUP_HDRS) $(B)/host/inih.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(SUP_HDRS) $(B)/host/inih.o $(B)/host/cjson.o
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c supervisor/conf.c $(B)/host/inih.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(B)/host/inih.o $(B)/host/cjson.o
 FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
            -Isupervisor -I$(SYSROOT)/include
 $(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c $(SUP_HDRS)
@@ -245,10 +264,21 @@ $(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/
 	$(FUZZ_CC) -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
 $(B)/host/fuzz-unit: tests/fuzz/fuzz-unit.c $(UNIT_SRCS) $(SUP_HDRS) $(B)/stamps/deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -o $@ $< $(UNIT_SRCS) $(B)/inih-src/ini.c
+	$(FUZZ_CC) -o $@ $< $(UNIT_SRCS) $(B)/inih-src/ini.c $(B)/cjson-src/cJSON.c
 $(B)/host/fuzz-proto: tests/fuzz/fuzz-proto.c supervisor/proto.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -o $@ $< supervisor/proto.c
+# The image archive reader and image JSON parsers (cJSON from deps, zlib from the host).
+ARCHIVE_SRCS := supervisor/archive.c supervisor/imgmeta.c supervisor/lib/err.c
+$(B)/host/cjson-asan.o: $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(HCC) $(HCFLAGS) -w -c -o $@ $(B)/cjson-src/cJSON.c
+$(B)/host/test-archive $(B)/host/test-imgmeta: $(B)/host/test-%: tests/unit/test-%.c tests/unit/t.h $(ARCHIVE_SRCS) \
+		$(SUP_HDRS) $(B)/host/cjson-asan.o
+	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -I$(B)/cjson-src -o $@ $< $(ARCHIVE_SRCS) $(B)/host/cjson-asan.o -lz
+$(B)/host/fuzz-archive: tests/fuzz/fuzz-archive.c $(ARCHIVE_SRCS) $(SUP_HDRS) $(B)/stamps/deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -I$(B)/cjson-src -o $@ $< $(ARCHIVE_SRCS) $(B)/cjson-src/cJSON.c -lz
 
 # Longer fuzzing than make test does: make fuzz FUZZ_RUNS=N
 FUZZ_RUNS ?= 20000000

@@ -77,6 +77,10 @@ int berth_tar_next(struct berth_tar *t, struct berth_tar_entry *e, struct berth_
 ssize_t berth_tar_read(struct berth_tar *t, void *buf, size_t len, struct berth_err *err);
 /* Bytes of (decompressed) tar consumed so far; compressed bytes read from the fd. */
 uint64_t berth_tar_offset(const struct berth_tar *t);
+/* Bytes read from the source so far (compressed, for a gzip stream). After
+ * berth_tar_next returned 0 the whole source has been read: what follows the
+ * end-of-archive blocks must be zeros, and a gzip stream must end there. */
+uint64_t berth_tar_raw_offset(const struct berth_tar *t);
 void berth_tar_close(struct berth_tar *t);
 
 /* How berth_tar_extract treats members. */

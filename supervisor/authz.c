@@ -45,6 +45,8 @@ static const struct verb {
 	[BERTH_VERB_EXEC] = { "exec", 0, 0 },
 	[BERTH_VERB_POWEROFF] = { "poweroff", 0, 1 },
 	[BERTH_VERB_REBOOT] = { "reboot", 0, 1 },
+	[BERTH_VERB_IMAGES] = { "images", 1, 1 },
+	[BERTH_VERB_IMAGE] = { "image", 0, 1 },
 };
 
 int berth_verb_from_name(const char *name)

@@ -14,7 +14,7 @@
  *              A-Z a-z 0-9 _ . * ? [ ] ! - only, or "*"
  * Rules only grant; a request is allowed when any rule matching the peer grants
  * the verb for the unit. Verbs that act on no single unit (metrics, reload, deploy,
- * poweroff, reboot) need a rule whose UNITS is exactly "*". uid 0 is always allowed: root owns the
+ * poweroff, reboot, images, image) need a rule whose UNITS is exactly "*". uid 0 is always allowed: root owns the
  * host anyway, and a broken policy file must not lock the operator out. */
 #ifndef BERTH_AUTHZ_H
 #define BERTH_AUTHZ_H
@@ -44,6 +44,8 @@ enum berth_verb {
 	BERTH_VERB_EXEC,
 	BERTH_VERB_POWEROFF,
 	BERTH_VERB_REBOOT,
+	BERTH_VERB_IMAGES, /* image ls, image inspect, trust show: read the image store */
+	BERTH_VERB_IMAGE,  /* image import, rm, prune, trust update: change it */
 	BERTH_VERB_COUNT
 };
 

@@ -28,7 +28,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -365,7 +367,7 @@ static void tags_each(void (*fn)(const char *, const char *, const char *, void 
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(name, sizeof(name), "%s", e->d_name);
+		snprintf(name, sizeof(name), "%.129s", e->d_name);
 		for (char *p = name; *p; p++)
 			if (*p == '%')
 				*p = '/';
@@ -374,7 +376,7 @@ static void tags_each(void (*fn)(const char *, const char *, const char *, void 
 		if (!nd)
 			continue;
 		while ((t = readdir(nd))) {
-			char tp[800], *text;
+			char tp[1200], *text;
 			size_t len;
 			struct berth_err err = { 0 };
 
@@ -471,11 +473,20 @@ static int sandbox_enter(int treefd, const char *scratch, const struct berth_bpf
 			(1ull << CAP_FSETID);
 	int rootfd;
 
+	/* Still host uid 0 (unmapped here, but the owner of the 0700 store
+	 * directories on the way): reach SCRATCH and cover it with the
+	 * sandbox's root, a tmpfs owned by the namespace's root. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return berth_err_sys(err, "make / private");
-	if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k") < 0)
+	if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k,uid=0,gid=0") < 0)
 		return berth_err_sys(err, "mount the sandbox's root");
-	if (chdir(scratch) < 0 || mkdir("target", 0755) < 0)
+	if (chdir(scratch) < 0)
+		return berth_err_sys(err, "enter the sandbox's root");
+	/* Then become that root (host id UID_BASE): what it creates has ids
+	 * the idmapped staging directory can hold. */
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return berth_err_sys(err, "become root of the sandbox's user namespace");
+	if (mkdir("target", 0755) < 0)
 		return berth_err_sys(err, "sandbox root");
 	if (syscall(SYS_move_mount, treefd, "", AT_FDCWD, "target", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return berth_err_sys(err, "attach the staging directory");
@@ -545,8 +556,13 @@ static int sandbox_run(const char *target, const char *scratch, int (*fn)(int, v
 		}
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
+			int keep0 = 0;
+
+			for (int i = 0; i < nkeep; i++)
+				keep0 |= keep[i] == 0;
+			if (!keep0)
+				dup2(fd, 0);
+			dup2(fd, 1); /* not berthd's client */
 			close(fd);
 		}
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
@@ -703,7 +719,7 @@ struct image {
 	int layer0, nlayers;                /* blobs[layer0 .. layer0+nlayers) are the layers, in order */
 	char *manifest, *config;            /* documents as stored */
 	size_t manifest_len, config_len;
-	char tags[8][BERTH_IMG_REF_MAX];
+	char tags[8][272];
 	int ntags;
 	uint64_t layer_bytes;
 };
@@ -765,7 +781,7 @@ static void add_tag(struct image *im, const char *ref)
 	struct berth_err e = { 0 };
 
 	if (im->ntags < 8 && berth_image_ref_parse(ref, name, tag, dg, &e) == 0 && tag[0])
-		snprintf(im->tags[im->ntags++], BERTH_IMG_REF_MAX, "%s:%s", name, tag);
+		snprintf(im->tags[im->ntags++], sizeof(im->tags[0]), "%.128s:%.128s", name, tag);
 }
 
 /* An OCI image layout: index.json, then the one linux/amd64 manifest. */
@@ -1074,18 +1090,40 @@ static int cmd_import(const char *tag_opt)
 {
 	struct berth_err err = { 0 };
 	static struct image im;
-	char stage[600], path[700], tag_ref[BERTH_IMG_REF_MAX + 8] = "", human_b[32];
+	char stage[512], path[1200], tag_ref[272] = "", human_b[32];
 	struct berth_imgsig sig = { 0 };
 	cleanup_free char *bundle = NULL;
 	size_t blen = 0;
 	int outer = -1, is_signed = 0, rc = BERTH_FAILED, present;
 	int layer_fds[BERTH_IMG_MAX_LAYERS];
 	int nlayer_fds = 0;
+	int new_blobs[BERTH_IMG_MAX_LAYERS + 3], nnew = 0; /* blobs this import added, undone on failure */
 	int in = 0;
 
 	if (store_open(1, &err) < 0)
 		return fail(&err);
-	snprintf(stage, sizeof(stage), "%s/tmp/import.XXXXXX", o.store);
+	/* What a killed import left (the lock says none runs now). */
+	{
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(path, sizeof(path), "%s/tmp", o.store);
+		d = opendir(path);
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char tp[1500];
+
+			snprintf(tp, sizeof(tp), "%s/%s", path, e->d_name);
+			rm_rf(tp);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (snprintf(stage, sizeof(stage), "%s/tmp/import.XXXXXX", o.store) >= (int)sizeof(stage)) {
+		berth_err_set(&err, ENAMETOOLONG, "store path too long");
+		return fail(&err);
+	}
 	if (!mkdtemp(stage)) {
 		berth_err_sys(&err, "create a staging directory in %s/tmp", o.store);
 		return fail(&err);
@@ -1102,7 +1140,7 @@ static int cmd_import(const char *tag_opt)
 	/* 1. The outer archive, unpacked by the sandbox: files and directories only. */
 	{
 		struct unpack_args a = { .fds = &in, .nfds = 1, .mode = BERTH_EXTRACT_PLAIN };
-		char target[700], scratch[700];
+		char target[600], scratch[600];
 
 		snprintf(target, sizeof(target), "%s/outer", stage);
 		snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
@@ -1163,45 +1201,22 @@ static int cmd_import(const char *tag_opt)
 		berth_err_set(&err, EINVAL, "the archive names no image (NAME:TAG); give one with --tag NAME:TAG");
 		goto out;
 	}
-	/* 4. The blobs into the store (each once), then the layers unpacked by
-	 * a second sandbox from the store's verified copies. */
+	/* 4. The verified layers unpacked, in order, by a second sandbox (from
+	 * the staged files, which nothing writes any more). The store is not
+	 * touched before the commit below. */
 	present = store_has("images", im.digest, "info") && store_has("rootfs", im.digest, NULL);
 	if (!present) {
-		cleanup_close int blobs = openat(store_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (blobs < 0) {
-			berth_err_sys(&err, "open %s/blobs/sha256", o.store);
-			goto out;
-		}
-		for (int i = 0; i < im.nblobs; i++) {
-			const char *hex = im.blobs[i].digest + 7;
+		for (int i = im.layer0; i < im.layer0 + im.nlayers; i++) {
 			struct stat st;
 
-			if (fstatat(blobs, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				continue;
-			if (fchmodat(outer, im.blobs[i].path, 0444, AT_SYMLINK_NOFOLLOW) < 0 && errno != EOPNOTSUPP &&
-			    fchmodat(outer, im.blobs[i].path, 0444, 0) < 0) {
-				berth_err_sys(&err, "chmod %s", im.blobs[i].path);
+			layer_fds[nlayer_fds] = open_beneath(outer, im.blobs[i].path, UINT64_MAX, &st, &err);
+			if (layer_fds[nlayer_fds] < 0)
 				goto out;
-			}
-			/* The same file may be two blobs (an empty layer twice): link, not move. */
-			if (linkat(outer, im.blobs[i].path, blobs, hex, 0) < 0 && errno != EEXIST) {
-				berth_err_sys(&err, "store blob %s", im.blobs[i].digest);
-				goto out;
-			}
-		}
-		fsync(blobs);
-		for (int i = im.layer0; i < im.layer0 + im.nlayers; i++) {
-			layer_fds[nlayer_fds] = openat(blobs, im.blobs[i].digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (layer_fds[nlayer_fds] < 0) {
-				berth_err_sys(&err, "open blob %s", im.blobs[i].digest);
-				goto out;
-			}
 			nlayer_fds++;
 		}
 		{
 			struct unpack_args a = { .fds = layer_fds, .nfds = nlayer_fds, .mode = BERTH_EXTRACT_LAYER };
-			char target[700], scratch[700];
+			char target[600], scratch[600];
 
 			snprintf(target, sizeof(target), "%s/rootfs", stage);
 			snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
@@ -1214,8 +1229,29 @@ static int cmd_import(const char *tag_opt)
 	if (is_signed && check_trust(1, bundle, blen, im.digest, &sig, &is_signed, &err) < 0)
 		goto out;
 	if (!present) {
-		char dst[600], rec[700];
+		char dst[600], rec[600];
 		cleanup_close int recfd = -1;
+		cleanup_close int blobs = openat(store_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		/* The blobs, each once (a layer two images share is one file). */
+		if (blobs < 0) {
+			berth_err_sys(&err, "open %s/blobs/sha256", o.store);
+			goto out;
+		}
+		for (int i = 0; i < im.nblobs; i++) {
+			const char *hex = im.blobs[i].digest + 7;
+			struct stat st;
+
+			if (fstatat(blobs, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			if (fchmodat(outer, im.blobs[i].path, 0444, 0) < 0 ||
+			    (linkat(outer, im.blobs[i].path, blobs, hex, 0) < 0 && errno != EEXIST)) {
+				berth_err_sys(&err, "store blob %s", im.blobs[i].digest);
+				goto out;
+			}
+			new_blobs[nnew++] = i;
+		}
+		fsync(blobs);
 
 		snprintf(rec, sizeof(rec), "%s/record", stage);
 		recfd = open(rec, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1292,6 +1328,14 @@ static int cmd_import(const char *tag_opt)
 	}
 	rc = BERTH_OK;
 out:
+	if (rc != BERTH_OK) {
+		char bp[700];
+
+		for (int i = 0; i < nnew; i++) {
+			snprintf(bp, sizeof(bp), "%s/blobs/sha256/%s", o.store, im.blobs[new_blobs[i]].digest + 7);
+			unlink(bp);
+		}
+	}
 	for (int i = 0; i < nlayer_fds; i++)
 		close(layer_fds[i]);
 	if (outer >= 0)
@@ -1301,13 +1345,13 @@ out:
 	free(im.config);
 	if (rc != BERTH_OK)
 		return fail(&err);
-	return finish(BERTH_OK, "");
+	return finish(BERTH_OK, "%s", "");
 }
 
 /* --- ls, inspect, rm, prune --- */
 
 struct tagrow {
-	char ref[BERTH_IMG_REF_MAX + 8];
+	char ref[272];
 	char digest[BERTH_DIGEST_LEN + 1];
 };
 static struct tagrow rows[4096];
@@ -1317,7 +1361,7 @@ static void collect(const char *name, const char *tag, const char *digest, void 
 {
 	(void)arg;
 	if (nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
-		snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "%s:%s", name, tag);
+		snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "%.128s:%.128s", name, tag);
 		memcpy(rows[nrows].digest, digest, BERTH_DIGEST_LEN + 1);
 		nrows++;
 	}
@@ -1390,7 +1434,7 @@ static int cmd_ls(void)
 
 		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
 			continue;
-		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
 		for (int i = 0; i < nrows && !tagged; i++)
 			tagged = strcmp(rows[i].digest, dg) == 0;
 		if (!tagged && nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
@@ -1446,7 +1490,7 @@ static int cmd_ls(void)
 	}
 	if (o.json)
 		say("]\n");
-	return finish(BERTH_OK, "");
+	return finish(BERTH_OK, "%s", "");
 }
 
 static int cmd_inspect(const char *ref)
@@ -1482,7 +1526,7 @@ static int cmd_inspect(const char *ref)
 		say("used-by %s\n", in_use_by(digest));
 	if (config)
 		say("config %s\n", config);
-	return finish(BERTH_OK, "");
+	return finish(BERTH_OK, "%s", "");
 }
 
 /* Blobs no image's info names: removed. Returns bytes freed. */
@@ -1498,7 +1542,7 @@ static uint64_t gc_blobs(int *count)
 	snprintf(path, sizeof(path), "%s/images", o.store);
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
-		char ip[700], *info, *p;
+		char ip[1200], *info, *p;
 		size_t len;
 		struct berth_err err = { 0 };
 
@@ -1538,7 +1582,7 @@ static uint64_t gc_blobs(int *count)
 	while (d && (e = readdir(d))) {
 		int kept = 0;
 		struct stat st;
-		char bp[700];
+		char bp[1200];
 
 		if (e->d_name[0] == '.')
 			continue;
@@ -1677,7 +1721,7 @@ static int cmd_prune(void)
 
 		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
 			continue;
-		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
 		if (!digest_tagged(dg) && !in_use_by(dg)) {
 			freed += remove_image(dg);
 			images++;
@@ -1690,11 +1734,11 @@ static int cmd_prune(void)
 	snprintf(path, sizeof(path), "%s/rootfs", o.store);
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
-		char dg[BERTH_DIGEST_LEN + 8], rp[700];
+		char dg[BERTH_DIGEST_LEN + 8], rp[1200];
 
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
 			continue;
-		snprintf(dg, sizeof(dg), "sha256:%s", e->d_name);
+		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
 		if (!store_has("images", dg, "info")) {
 			snprintf(rp, sizeof(rp), "%s/%s", path, e->d_name);
 			freed += du(rp);
@@ -1708,7 +1752,7 @@ static int cmd_prune(void)
 	snprintf(path, sizeof(path), "%s/tmp", o.store);
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
-		char tp[700];
+		char tp[1200];
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -1770,7 +1814,7 @@ static int cmd_trust_update(void)
 			say(" %s", d.keys[i].names[k]);
 		say("\n");
 	}
-	return finish(BERTH_OK, "");
+	return finish(BERTH_OK, "%s", "");
 }
 
 static int cmd_trust_show(void)
@@ -1791,7 +1835,7 @@ static int cmd_trust_show(void)
 	text = berth_store_read(path, BERTH_TRUST_DOC_MAX, &len, &err);
 	if (!text) {
 		say("no delegation yet (one arrives with the first signed image, or berthctl trust update)\n");
-		return finish(BERTH_OK, "");
+		return finish(BERTH_OK, "%s", "");
 	}
 	if (berth_delegation_verify(text, len, &root, &d, &err) < 0)
 		return fail(&err);
@@ -1807,7 +1851,7 @@ static int cmd_trust_show(void)
 	snprintf(path, sizeof(path), "%s/versions", o.trust_dir);
 	dir = opendir(path);
 	while (dir && (e = readdir(dir))) {
-		char vp[800], *v;
+		char vp[1200], *v;
 		size_t vl;
 
 		if (e->d_name[0] == '.')
@@ -1822,7 +1866,7 @@ static int cmd_trust_show(void)
 	}
 	if (dir)
 		closedir(dir);
-	return finish(BERTH_OK, "");
+	return finish(BERTH_OK, "%s", "");
 }
 
 static int usage(void)

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 		   "  exec [-i] [-t] NAME [--] CMD...  run CMD in the running container, as confined\n"
 		   "                           as it (-i: pass stdin on, -t: a terminal); exit: CMD's\n"
 		   "                           status, 125 if it could not be run\n"
+		   "  image import [--tag NAME:TAG] FILE|-  add an OCI or docker-save archive to the store\n"
+		   "  image ls|inspect REF|rm REF...|prune  the image store (docs/images.md)\n"
+		   "  trust show|update FILE   image trust: the delegation in force (docs/trust.md)\n"
 		   "  verify FILE...           check unit files without berthd\n"
 		   "  score [--threshold=N] FILE...  exposure score 0.0-10.0 (systemd-analyze security)\n"
 		   "  --version\n"
@@ -950,6 +953,10 @@ int main(int argc, char **argv)
 		return berthctl_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(cmd, "image") == 0)
+		return berthctl_image(argc - 1, argv + 1);
+	if (strcmp(cmd, "trust") == 0)
+		return berthctl_trust(argc - 1, argv + 1);
 	if (strcmp(cmd, "score") == 0)
 		return cmd_score(argc - 1, argv + 1);
 	usage(stderr);

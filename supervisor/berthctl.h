@@ -27,4 +27,8 @@ int berthctl_rm(int argc, char **argv);
 int berthctl_exec(int argc, char **argv);
 int berthctl_cat(int argc, char **argv);
 
+/* berthctl-image.c: the image store and image trust */
+int berthctl_image(int argc, char **argv);
+int berthctl_trust(int argc, char **argv);
+
 #endif

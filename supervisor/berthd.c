@@ -18,14 +18,17 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authz.h"
 #include "conf.h"
 #include "idmap.h"
+#include "imgstore.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/values.h"
@@ -33,6 +36,7 @@
 #include "monitor.h"
 #include "proto.h"
 #include "service.h"
+#include "trust.h"
 #include "unit.h"
 
 #include "berthd.h"
@@ -406,6 +410,96 @@ static void watch_monitor(struct unit_rt *r)
 static void exited(struct unit_rt *r, enum berth_exit_kind kind, int status, int64_t at);
 void berthd_want(struct unit_rt *r, int depth);
 
+pid_t berthd_image_helper(const char *sub, const char *const *args, int nargs, int in_fd, int out_fd, int *pidfd,
+			  char *msg, size_t mlen)
+{
+	static char in_use[MAX_UNITS][BERTH_DIGEST_LEN + BERTH_NAME_MAX + 2];
+	const char *argv[16 + 2 * MAX_UNITS + 40];
+	char base[16];
+	struct berth_err err = { 0 };
+	uint32_t b = 0;
+	int fresh = 0, n = 0, nu = 0;
+	pid_t pid;
+
+	if (berth_idmap_get(BERTH_USERNS_DIR, BERTH_IMAGE_IDMAP_NAME, &conf.pool, &b, &fresh, &err) < 0) {
+		snprintf(msg, mlen, "id range for the import sandbox: %s", err.msg);
+		return -1;
+	}
+	snprintf(base, sizeof(base), "%" PRIu32, b);
+	argv[n++] = BERTH_IMAGE_HELPER;
+	argv[n++] = "--require-signed";
+	argv[n++] = conf.require_signed ? "yes" : "no";
+	argv[n++] = "--uid-base";
+	argv[n++] = base;
+	/* Every image a unit definition names, in force or waiting for the
+	 * next start: rm and prune leave those alone. */
+	for (int i = 0; i < MAX_UNITS; i++) {
+		const struct berth_unit *d[2] = { units[i] ? units[i]->u : NULL, units[i] ? units[i]->next : NULL };
+
+		for (int k = 0; k < 2; k++)
+			if (d[k] && d[k]->image_digest[0]) {
+				snprintf(in_use[nu], sizeof(in_use[nu]), "%s=%s", d[k]->image_digest, units[i]->name);
+				argv[n++] = "--in-use";
+				argv[n++] = in_use[nu++];
+			}
+	}
+	argv[n++] = sub;
+	for (int i = 0; i < nargs && i < 36; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid < 0) {
+		snprintf(msg, mlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(in_fd >= 0 ? in_fd : null, 0) < 0 || dup2(out_fd, 1) < 0)
+			_exit(127);
+		/* The client socket is non-blocking for berthd; the helper writes
+		 * its answer at its own pace. */
+		fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
+		execv(BERTH_IMAGE_HELPER, (char *const *)argv);
+		_exit(127);
+	}
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pid;
+}
+
+/* A store image must still pass the trust policy when it starts: a key
+ * revoked since its import, an expired signature or delegation, or a higher
+ * version of its name seen since, refuse it. */
+static int image_trusted(const struct berth_unit *u, struct berth_err *err)
+{
+	struct berth_pubkey root;
+	struct berth_imgsig sig;
+	char path[600];
+	cleanup_free char *bundle = NULL;
+	cleanup_close int tfd = -1;
+	size_t len;
+
+	if (!u->image_ref[0] || !conf.require_signed)
+		return 0;
+	if (berth_store_path(BERTH_STORE_DIR, "images", u->image_digest, BERTH_SIG_MEMBER, path, sizeof(path)) < 0)
+		return berth_err_set(err, ENAMETOOLONG, "store path too long");
+	bundle = berth_store_read(path, BERTH_TRUST_DOC_MAX, &len, err);
+	if (!bundle)
+		return berth_err_set(err, EPERM, "image %s is unsigned ([trust] RequireSignedImages=yes)",
+				     u->image_ref);
+	if (berth_pubkey_load(BERTH_TRUST_ROOT, &root, err) < 0)
+		return berth_err_prefix(err, "image %s: the root key", u->image_ref);
+	tfd = open(BERTH_TRUST_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (tfd < 0)
+		return berth_err_sys(err, "image %s: %s", u->image_ref, BERTH_TRUST_DIR);
+	if (berth_trust_check(tfd, &root, bundle, len, u->image_digest, (int64_t)time(NULL), 0, &sig, err) < 0)
+		return berth_err_prefix(err, "image %s", u->image_ref);
+	return 0;
+}
+
 static void spawn(struct unit_rt *r)
 {
 	struct berth_unit *u;
@@ -429,6 +523,12 @@ static void spawn(struct unit_rt *r)
 		c.pids_max = conf.default_pids_limit;
 	if (!c.nuidmap && !c.ngidmap &&
 	    berth_idmap_get(BERTH_USERNS_DIR, r->name, &conf.pool, &c.uid_base, &fresh, &err) < 0) {
+		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
+		berthd_event("%s: start failed: %s", r->name, err.msg);
+		exited(r, BERTH_EXIT_START, 0, berthd_now());
+		return;
+	}
+	if (image_trusted(u, &err) < 0) {
 		snprintf(r->svc.reason, sizeof(r->svc.reason), "%.191s", err.msg);
 		berthd_event("%s: start failed: %s", r->name, err.msg);
 		exited(r, BERTH_EXIT_START, 0, berthd_now());

@@ -63,6 +63,12 @@ void berthd_mark_dependents(struct unit_rt *r, unsigned char *seen);
 void berthd_mark_required(struct unit_rt *r, unsigned char *seen);
 void berthd_tick(void);
 void berthd_reload(int boot);
+/* Start berth-image SUB ARGS... for a client (its socket OUT_FD gets the
+ * answer; IN_FD, or -1, is its stdin), with berth.conf's trust setting, the
+ * import sandbox's id range and the images the units use. Returns the pid
+ * (*PIDFD set), or -1 with MSG. */
+pid_t berthd_image_helper(const char *sub, const char *const *args, int nargs, int in_fd, int out_fd, int *pidfd,
+			  char *msg, size_t mlen);
 
 /* control.c: the socket, its clients, the verbs */
 int berthd_control_open(void);

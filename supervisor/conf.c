@@ -1,5 +1,5 @@
 /* berth.conf for berthd: [cgroup] ParentPidsMax and DefaultPidsLimit,
- * [userns] Start and Ranges, [network] Subnet. */
+ * [userns] Start and Ranges, [network] Subnet, [trust] RequireSignedImages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +14,10 @@ struct ctx {
 	struct berth_diag *d;
 	const char *path;
 	uint64_t start, ranges;
-	int seen[5];
+	int seen[6];
 };
 
-#define NKEYS 5
+#define NKEYS 6
 
 static const char *const keys[][2] = {
 	{ "cgroup", "ParentPidsMax" },
@@ -25,6 +25,7 @@ static const char *const keys[][2] = {
 	{ "userns", "Start" },
 	{ "userns", "Ranges" },
 	{ "network", "Subnet" },
+	{ "trust", "RequireSignedImages" },
 };
 
 /* "10.88.0.0/16": a network of 8 to 30 prefix bits (the bridge takes .1,
@@ -118,6 +119,10 @@ static int handler(void *user, const char *section, const char *name, const char
 			berth_diag_error(x->d, x->path, line, "%s=%s: %s", name, value, why);
 		break;
 	}
+	case 5:
+		if (berth_parse_bool(value, &x->c->require_signed) < 0)
+			berth_diag_error(x->d, x->path, line, "%s=%s: expected yes or no", name, value);
+		break;
 	}
 	return 1;
 }
@@ -130,6 +135,7 @@ void berth_conf_defaults(struct berth_conf *c)
 	c->pool.count = 1024 * BERTH_USERNS_SIZE;
 	c->subnet = 0x0a580000u; /* 10.88.0.0 */
 	c->prefix = 16;
+	c->require_signed = 1;
 }
 
 int berth_conf_parse(const char *text, size_t len, const char *path, struct berth_conf *c,

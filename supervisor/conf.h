@@ -18,10 +18,11 @@ struct berth_conf {
 	struct berth_idpool pool;    /* [userns] Start=, Ranges= */
 	uint32_t subnet;             /* [network] Subnet=: the bridge's network, host order */
 	int prefix;                  /* its prefix length, 8..30 */
+	int require_signed;          /* [trust] RequireSignedImages=: store images must be signed */
 };
 
 /* The defaults: ParentPidsMax 4096, DefaultPidsLimit 512, ids from 1000000,
- * 1024 ranges of 65536, Subnet 10.88.0.0/16. */
+ * 1024 ranges of 65536, Subnet 10.88.0.0/16, RequireSignedImages yes. */
 void berth_conf_defaults(struct berth_conf *c);
 
 /* Parse TEXT (LEN bytes) read from PATH into C (defaults first). Every error

@@ -50,6 +50,7 @@ struct client {
 	pid_t exec_pid;  /* > 0: an exec session; the reply waits for this helper */
 	int exec_pidfd;
 	uid_t exec_uid;
+	int image;       /* the helper is berth-image: it sends the end message itself */
 };
 
 static struct client clients[MAX_CLIENTS] = { [0 ... MAX_CLIENTS - 1] = { .fd = -1, .exec_pidfd = -1 } };
@@ -367,6 +368,76 @@ static void start_exec(struct client *c, struct unit_rt *r, const struct berth_r
 	c->exec_uid = peer->uid;
 }
 
+/* berthctl image|images|trust ...: berth-image does the work, its output
+ * going straight to the client; berthd checks the request's shape (the
+ * helper trusts its arguments) and keeps the slot until it ends. */
+static void start_image(struct client *c, enum berth_verb v, const struct berth_request *req,
+			const struct berth_peer *peer, const int *fds, int nfds)
+{
+	static const struct {
+		const char *sub;
+		enum berth_verb verb;
+		int min, max; /* arguments after the subcommand */
+		int fd;       /* 1: the client passes one descriptor (the archive, the document) */
+	} subs[] = {
+		{ "ls", BERTH_VERB_IMAGES, 0, 1, 0 },     { "inspect", BERTH_VERB_IMAGES, 1, 1, 0 },
+		{ "trust-show", BERTH_VERB_IMAGES, 0, 0, 0 }, { "import", BERTH_VERB_IMAGE, 0, 2, 1 },
+		{ "rm", BERTH_VERB_IMAGE, 1, 32, 0 },     { "prune", BERTH_VERB_IMAGE, 0, 0, 0 },
+		{ "trust-update", BERTH_VERB_IMAGE, 0, 0, 1 },
+	};
+	const char *args[40];
+	char msg[512];
+	int n = 0, k = -1, pidfd = -1;
+	pid_t pid;
+
+	for (size_t i = 0; req->nargs > 0 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(req->args[0], subs[i].sub) == 0 && subs[i].verb == v)
+			k = (int)i;
+	if (k < 0 || req->nargs - 1 < subs[k].min || req->nargs - 1 > subs[k].max || nfds != subs[k].fd) {
+		reply_end(c->fd, BERTH_USAGE, "usage: image import|ls|inspect|rm|prune, trust show|update", -1);
+		return;
+	}
+	for (int i = 1; i < req->nargs; i++) {
+		const char *a = req->args[i];
+
+		/* Only what each subcommand takes: never an option of the helper. */
+		if ((strcmp(subs[k].sub, "import") == 0 && i == 1 && strcmp(a, "--tag") != 0) ||
+		    (strcmp(subs[k].sub, "import") == 0 && req->nargs == 2) ||
+		    (strcmp(subs[k].sub, "ls") == 0 && strcmp(a, "--json") != 0) ||
+		    (a[0] == '-' && !(i == 1 && (strcmp(a, "--tag") == 0 || strcmp(a, "--json") == 0)))) {
+			snprintf(msg, sizeof(msg), "%s: unexpected argument '%.64s'", subs[k].sub, a);
+			reply_end(c->fd, BERTH_USAGE, msg, -1);
+			return;
+		}
+	}
+	if (nfds == 1) {
+		struct stat st;
+
+		if (fstat(fds[0], &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ||
+		    (fcntl(fds[0], F_GETFL) & O_PATH)) {
+			reply_end(c->fd, BERTH_USAGE, "the input must be a regular file or a pipe", -1);
+			return;
+		}
+	}
+	if (exec_count(1, 0) >= MAX_EXEC) {
+		reply_end(c->fd, BERTH_FAILED, "too many sessions at once; try again later", -1);
+		return;
+	}
+	for (int i = 1; i < req->nargs && n < 36; i++)
+		args[n++] = req->args[i];
+	pid = berthd_image_helper(subs[k].sub, args, n, nfds == 1 ? fds[0] : -1, c->fd, &pidfd, msg, sizeof(msg));
+	if (pid < 0) {
+		reply_end(c->fd, BERTH_FAILED, msg, -1);
+		return;
+	}
+	if (v == BERTH_VERB_IMAGE)
+		berthd_event("image %s by uid %u (pid %d)", subs[k].sub, (unsigned)peer->uid, (int)pid);
+	c->exec_pid = pid;
+	c->exec_pidfd = pidfd;
+	c->exec_uid = peer->uid;
+	c->image = 1;
+}
+
 static void handle(struct client *c, const struct berth_request *req, const struct berth_peer *peer,
 		   const int *fds, int nfds)
 {
@@ -389,6 +460,8 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 				reply_end(fd, BERTH_USAGE, "deploy takes one file name", -1);
 				return;
 			}
+			name = NULL;
+		} else if (v == BERTH_VERB_IMAGE || v == BERTH_VERB_IMAGES) {
 			name = NULL;
 		} else if (berth_verb_is_global(v) && req->nargs != 0) {
 			reply_end(fd, BERTH_USAGE, "this verb takes no arguments", -1);
@@ -557,6 +630,10 @@ static void handle(struct client *c, const struct berth_request *req, const stru
 	case BERTH_VERB_EXEC:
 		start_exec(c, r, req, peer, fds, nfds);
 		break;
+	case BERTH_VERB_IMAGE:
+	case BERTH_VERB_IMAGES:
+		start_image(c, (enum berth_verb)v, req, peer, fds, nfds);
+		break;
 	case BERTH_VERB_POWEROFF:
 	case BERTH_VERB_REBOOT:
 		/* PID 1 does it (busybox's signals): it stops berthd, which stops
@@ -652,11 +729,19 @@ void berthd_control_reaped(pid_t pid, int status)
 {
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &clients[i];
-		char msg[32];
+		char msg[64];
 
 		if (c->exec_pid != pid)
 			continue;
-		if (c->fd >= 0) {
+		if (c->fd >= 0 && c->image) {
+			/* berth-image ends its answer itself; only a helper that died
+			 * without one needs it said. */
+			if (!WIFEXITED(status) || WEXITSTATUS(status) > BERTH_NOT_FOUND) {
+				snprintf(msg, sizeof(msg), "berth-image %s %d", WIFEXITED(status) ? "exited" : "killed by signal",
+					 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+				reply_end(c->fd, BERTH_FAILED, msg, -1);
+			}
+		} else if (c->fd >= 0) {
 			snprintf(msg, sizeof(msg), "%d",
 				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 			reply_end(c->fd, BERTH_OK, msg, -1);
@@ -665,6 +750,7 @@ void berthd_control_reaped(pid_t pid, int status)
 		close(c->exec_pidfd);
 		c->exec_pidfd = -1;
 		c->exec_pid = 0;
+		c->image = 0;
 		return;
 	}
 }

@@ -59,7 +59,9 @@ int berth_oci_manifest_parse(const char *json, size_t len, struct berth_manifest
 
 #define BERTH_TAR_PATH_MAX_META 256
 
-/* docker-save's manifest.json: an array of images; the first MAX. */
+/* docker-save's manifest.json: an array of 1 to MAX images (more is an error,
+ * as is any layer path that berth_tar_path_normalise refuses; the paths are
+ * stored normalised). Returns the count, or -1 with ERR. */
 struct berth_docker_image {
 	char config[BERTH_TAR_PATH_MAX_META];
 	char layers[BERTH_IMG_MAX_LAYERS][BERTH_TAR_PATH_MAX_META]; /* paths in the archive */

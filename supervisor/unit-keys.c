@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 
 #include "caps.h"
+#include "imgmeta.h"
 #include "lib/cleanup.h"
 #include "lib/values.h"
 #include "unit-keys.h"
@@ -272,9 +273,22 @@ static int set_start_limit_burst(struct berth_unit *u, const char *v, char *msg)
 
 static int set_image(struct berth_unit *u, const char *v, char *msg)
 {
-	if (strchr(v, '/') || strchr(v, ':') || strchr(v, '@'))
-		FAIL("'%s': only images baked into the root image are supported (Image=NAME for %s/NAME)",
-		     v, BERTH_IMAGES_DIR);
+	if (strpbrk(v, ":@")) {
+		/* NAME:TAG or NAME@sha256:HEX: an image of the store, resolved
+		 * when the unit is loaded (berth_unit_from_text). */
+		char name[129], tag[129], digest[BERTH_DIGEST_LEN + 1];
+		struct berth_err err = { 0 };
+
+		if (berth_image_ref_parse(v, name, tag, digest, &err) < 0)
+			FAIL("%s", err.msg);
+		if (strlen(v) >= sizeof(u->image_ref))
+			FAIL("image reference too long");
+		strcpy(u->image_ref, v);
+		return 0;
+	}
+	if (strchr(v, '/'))
+		FAIL("'%s': an image of the store needs a tag or a digest (%s:TAG or %s@sha256:...); a bare "
+		     "name is an image baked in %s", v, v, v, BERTH_IMAGES_DIR);
 	if (!berth_unit_name_valid(v))
 		FAIL("'%s' is not an image name ([a-z0-9][a-z0-9_.-]*)", v);
 	strcpy(u->image, v);

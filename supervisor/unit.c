@@ -15,6 +15,8 @@
 #include <linux/capability.h>
 
 #include "caps.h"
+#include "imgmeta.h"
+#include "imgstore.h"
 #include "ini.h"
 #include "lib/cleanup.h"
 #include "lib/values.h"
@@ -338,7 +340,7 @@ static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 		berth_diag_error(d, f, 0, "[Container] needs Image= or Rootfs=");
 	if (seen[4] && seen[5])
 		berth_diag_error(d, f, seen[5], "Rootfs= and Image= (line %d) exclude each other", seen[4]);
-	if (!u->exec.n && !u->entrypoint.n)
+	if (!u->exec.n && !u->entrypoint.n && !u->image_ref[0])
 		berth_diag_error(d, f, 0, "[Container] needs Exec= (or Entrypoint=): baked images carry "
 					  "no default command");
 	if (u->entrypoint.n + u->exec.n + (u->run_init ? 2 : 0) > BERTH_MAX_ARGS)
@@ -535,6 +537,99 @@ static void resolve_ids(struct berth_unit *u, struct berth_diag *d)
 	}
 }
 
+/* Prepend the NULL-terminated V to L. */
+static int strv_prepend(struct berth_strv *l, char *const *v)
+{
+	struct berth_strv n = { 0 };
+
+	for (size_t i = 0; v && v[i]; i++)
+		if (berth_strv_add(&n, v[i]) < 0)
+			goto oom;
+	for (size_t i = 0; i < l->n; i++)
+		if (berth_strv_add(&n, l->v[i]) < 0)
+			goto oom;
+	berth_strv_clear(l);
+	*l = n;
+	return 0;
+oom:
+	berth_strv_clear(&n);
+	return -1;
+}
+
+/* Image=NAME:TAG or NAME@sha256:HEX: the store's image, and its configuration
+ * as the unit's defaults, as Docker applies them: Entrypoint and Cmd when the
+ * unit sets neither, the Entrypoint under the unit's Exec= (which replaces
+ * Cmd), none of them under the unit's Entrypoint=; Env under the unit's
+ * Environment=; WorkingDir and User when the unit has none. */
+static void store_image(struct berth_unit *u, const char *store, struct berth_diag *d)
+{
+	struct berth_image_config cfg = { 0 };
+	struct berth_err err = { 0 };
+	int line = u->seen_line[4];
+	int oom = 0;
+
+	if (berth_store_resolve(store, u->image_ref, u->image_digest, &err) < 0 ||
+	    berth_store_config(store, u->image_digest, &cfg, &err) < 0) {
+		berth_diag_error(d, u->path, line, "Image=%s: %s", u->image_ref, err.msg);
+		return;
+	}
+	if (berth_store_path(store, "rootfs", u->image_digest, NULL, u->c.rootfs, sizeof(u->c.rootfs)) < 0) {
+		berth_diag_error(d, u->path, line, "Image=%s: store path too long", u->image_ref);
+		goto out;
+	}
+	if (!u->entrypoint.n && !u->exec.n) {
+		oom |= strv_prepend(&u->entrypoint, cfg.entrypoint) < 0 || strv_prepend(&u->exec, cfg.cmd) < 0;
+	} else if (!u->entrypoint.n) {
+		oom |= strv_prepend(&u->entrypoint, cfg.entrypoint) < 0;
+	}
+	oom |= strv_prepend(&u->env, cfg.env) < 0;
+	if (oom) {
+		berth_diag_error(d, u->path, line, "out of memory");
+		goto out;
+	}
+	if (!u->entrypoint.n && !u->exec.n)
+		berth_diag_error(d, u->path, 0, "[Container] needs Exec= (or Entrypoint=): image %s has neither "
+						"Entrypoint nor Cmd", u->image_ref);
+	if (u->entrypoint.n + u->exec.n + (u->run_init ? 2 : 0) > BERTH_MAX_ARGS)
+		berth_diag_error(d, u->path, line, "more than %d arguments in the image's Entrypoint and Cmd "
+						   "with the unit's", BERTH_MAX_ARGS);
+	if (u->env.n > BERTH_MAX_ENV - 1)
+		berth_diag_error(d, u->path, line, "more than %d variables in the image's Env with the unit's "
+						   "Environment=", BERTH_MAX_ENV - 1);
+	if (!u->c.workdir[0] && cfg.working_dir && cfg.working_dir[0]) {
+		if (!berth_path_clean(cfg.working_dir) || strlen(cfg.working_dir) >= sizeof(u->c.workdir))
+			berth_diag_error(d, u->path, line, "image %s: WorkingDir '%s' is not a clean absolute path",
+					 u->image_ref, cfg.working_dir);
+		else
+			strcpy(u->c.workdir, cfg.working_dir);
+	}
+	if (!u->seen_line[9] && cfg.user && cfg.user[0]) {
+		/* "uid", "uid:gid", "name" or "name:group" */
+		char user[64], *group;
+		uint64_t x;
+
+		snprintf(user, sizeof(user), "%s", cfg.user);
+		group = strchr(user, ':');
+		if (group)
+			*group++ = '\0';
+		if (berth_parse_uint(user, 0, UINT32_MAX - 1, &x) == 0)
+			u->c.uid = (uint32_t)x;
+		snprintf(u->user, sizeof(u->user), "%s", user);
+		if (group && !u->seen_line[10]) {
+			if (berth_parse_uint(group, 0, UINT32_MAX - 1, &x) == 0)
+				u->c.gid = (uint32_t)x;
+			snprintf(u->group, sizeof(u->group), "%s", group);
+		}
+	}
+	if (build_vectors(u) < 0)
+		berth_diag_error(d, u->path, line, "out of memory");
+	/* A tag moved to another image is a changed unit (reload restarts it). */
+	for (const char *p = u->image_digest; *p; p++)
+		u->hash = (u->hash ^ (unsigned char)*p) * 0x100000001b3ULL;
+out:
+	berth_image_config_free(&cfg);
+}
+
 struct berth_unit *berth_unit_from_text(const char *text, size_t len, const char *path, const char *name,
 				       const struct berth_unit_load_opts *o, struct berth_diag *diag)
 {
@@ -546,6 +641,8 @@ struct berth_unit *berth_unit_from_text(const char *text, size_t len, const char
 		return NULL;
 	}
 	berth_unit_parse(text, len, path, name, u, diag);
+	if (diag->errors == before && u->image_ref[0])
+		store_image(u, o && o->store_dir ? o->store_dir : BERTH_STORE_DIR, diag);
 	if (diag->errors == before) {
 		const char *images = o && o->images_dir ? o->images_dir : BERTH_IMAGES_DIR;
 		struct stat rs;

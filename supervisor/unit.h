@@ -101,7 +101,9 @@ struct berth_unit {
 	/* [Container]: C is what the runtime gets; its argv and env point into
 	 * ARGV and ENV below (berth_unit_finish builds them). */
 	struct berth_container c;
-	char image[BERTH_NAME_MAX]; /* Image=, resolved to BERTH_IMAGES_DIR/IMAGE */
+	char image[BERTH_NAME_MAX]; /* Image=NAME, resolved to BERTH_IMAGES_DIR/IMAGE */
+	char image_ref[272];        /* Image=NAME:TAG or NAME@sha256:HEX: an image of the store */
+	char image_digest[72];      /* ... resolved, when the unit was loaded */
 	struct berth_strv entrypoint, exec, env, env_files;
 	char user[64], group[64];   /* as written, resolved into c.uid/c.gid */
 	struct berth_strv group_add;
@@ -135,6 +137,7 @@ int berth_unit_parse(const char *text, size_t len, const char *path, const char 
 struct berth_unit_load_opts {
 	int check_owner;       /* 1 (berthd): the file must be root's and not group/world-writable */
 	const char *images_dir; /* NULL: BERTH_IMAGES_DIR */
+	const char *store_dir;  /* NULL: BERTH_STORE_DIR (imgstore.h) */
 };
 
 /* Read PATH (its name is the file name minus ".container") with the checks of
