@@ -89,6 +89,8 @@ static const char help_text[] =
 	"        --tag TAG            its tag\n"
 	"        --version N          higher than every version of NAME signed before\n"
 	"        --expires DATE|Nd    when the signature stops being accepted\n"
+	"        --expired-ok         accept a DATE in the past (delegate and sign: a\n"
+	"                             document appliances refuse, to test freshness)\n"
 	"        --ref REF            an OCI index listing several manifests: the one\n"
 	"                             whose org.opencontainers.image.ref.name is REF\n"
 	"        --digest-only        print the image digest and sign nothing\n"
@@ -200,7 +202,12 @@ static int parse_version_arg(const char *s, uint64_t *out)
 	return errno || *end ? -1 : 0;
 }
 
-/* "2027-06-01T00:00:00Z" or "Nd" (N days from NOW) into OUT, which must be later than NOW. */
+/* --expired-ok: a DATE in the past is accepted (documents that appliances
+ * refuse: for testing freshness checks). */
+static int expired_ok;
+
+/* "2027-06-01T00:00:00Z" or "Nd" (N days from NOW) into OUT, which must be
+ * later than NOW unless --expired-ok. */
 static int parse_expires_arg(const char *s, int64_t now, char out[21], struct berth_err *err)
 {
 	int64_t t;
@@ -216,8 +223,10 @@ static int parse_expires_arg(const char *s, int64_t now, char out[21], struct be
 		return berth_err_set(err, 0, "--expires %s: want YYYY-MM-DDTHH:MM:SSZ (UTC) or a number of days (\"90d\")",
 				     s);
 	}
+	if (t <= now && !expired_ok)
+		return berth_err_set(err, 0, "--expires %s: that is not in the future (--expired-ok writes it anyway)", s);
 	if (t <= now)
-		return berth_err_set(err, 0, "--expires %s: that is not in the future", s);
+		fprintf(stderr, "berth-sign: warning: --expires %s is past: appliances will refuse this document\n", s);
 	if (berth_trust_time_format(t, out) < 0)
 		return berth_err_set(err, 0, "--expires %s: out of range", s);
 	return 0;
@@ -298,7 +307,7 @@ static int cmd_delegate(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' }, { "version", required_argument, NULL, 'v' },
 		{ "expires", required_argument, NULL, 'e' }, { "key", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "expired-ok", no_argument, &expired_ok, 1 }, { NULL, 0, NULL, 0 },
 	};
 	const char *root_path = NULL, *version = NULL, *expires = NULL, *out = NULL, *keys[BERTH_TRUST_MAX_KEYS];
 	int nkeys = 0, c;
@@ -327,6 +336,7 @@ static int cmd_delegate(int argc, char **argv)
 			keys[nkeys++] = optarg;
 			break;
 		case 'h': fputs(help_text, stdout); return 0;
+		case 0: break;
 		default: return usage();
 		}
 	}
@@ -810,7 +820,8 @@ static int cmd_sign(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },    { "tag", required_argument, NULL, 't' },
 		{ "version", required_argument, NULL, 'v' }, { "expires", required_argument, NULL, 'e' },
 		{ "ref", required_argument, NULL, 'R' },     { "digest-only", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },          { "expired-ok", no_argument, &expired_ok, 1 },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *dpath = NULL, *name = NULL, *tag = NULL, *version = NULL, *expires = NULL,
 		   *ref = NULL, *archive;
@@ -841,6 +852,7 @@ static int cmd_sign(int argc, char **argv)
 		case 'R': ref = optarg; break;
 		case 'D': digest_only = 1; break;
 		case 'h': fputs(help_text, stdout); return 0;
+		case 0: break;
 		default: return usage();
 		}
 	}
@@ -868,7 +880,7 @@ static int cmd_sign(int argc, char **argv)
 			return fail(&err);
 		if (berth_delegation_parse(dtext, dlen, &d, &err) < 0)
 			return berth_err_prefix(&err, "%s", dpath), fail(&err);
-		if (d.expires <= now) {
+		if (d.expires <= now && !expired_ok) {
 			berth_trust_time_format(d.expires, dwhen);
 			return berth_err_set(&err, 0, "%s: delegation metadata expired on %s; ask for a new one", dpath,
 					     dwhen),

@@ -134,7 +134,8 @@ static int field(struct doc *d, const cJSON *obj, const char *where, const char 
 	return 0;
 }
 
-/* A whole number in 0..2^53 (what a double holds exactly). */
+/* A whole number in 0..2^53-1: every integer a double holds exactly, so a
+ * larger one written in the document cannot have been rounded to it. */
 static int json_size(const cJSON *n, int64_t *out)
 {
 	double v;
@@ -142,7 +143,7 @@ static int json_size(const cJSON *n, int64_t *out)
 	if (!cJSON_IsNumber(n))
 		return -1;
 	v = n->valuedouble;
-	if (!(v >= 0) || v > 9007199254740992.0 || v != (double)(int64_t)v)
+	if (!(v >= 0) || v >= 9007199254740992.0 || v != (double)(int64_t)v)
 		return -1;
 	*out = (int64_t)v;
 	return 0;

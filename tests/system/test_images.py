@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "qemu"))
@@ -89,8 +90,11 @@ def wait_log(g, unit, text, timeout=120):
 
 def run(g, tmp):
     arch, digest, ldigest = make_archives(tmp)
-    poll(g, "test -s /var/lib/berth/ssh/dropbear_ed25519_host_key && echo up",
-         lambda rc, out: rc == 0 and "up" in out, 120)
+    # SSH is up once a login answers (host keys are made at the first connection).
+    deadline = time.monotonic() + 180
+    while ssh(g, "ops", "true", KEY, 60)[0] != 0:
+        assert time.monotonic() < deadline, "no SSH login within 180 s"
+        time.sleep(1)
 
     def ops_cannot_import():
         rc, out = import_as(g, "ops", arch["oci"])
