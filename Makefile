@@ -229,11 +229,7 @@ $(B)/host/fuzz-seccomp-profile: tests/fuzz/fuzz-seccomp-profile.c supervisor/sec
 		supervisor/caps.c supervisor/lib/err.c $(B)/cjson-src/cJSON.c $(B)/host-sysroot/lib/libseccomp.a
 
 UNIT_SRCS := supervisor/unit.c supervisor/unit-keys.c supervisor/container.c supervisor/caps.c supervisor/lib/values.c \
-             supervisor/lib/diag.c supervisor/lib/err.c supervisor/imgmeta.c supervisor/imgstore.c
-# cJSON for the host builds, compiled apart (its own code is not held to our warnings).
-$(B)/host/cjson.o: $(B)/stamps/deps
-	@mkdir -p $(@D)
-	$(HCC) $(HCFLAGS) -w -c -o $@ $(B)/cjson-src/cJSON.c
+             supervisor/lib/diag.c supervisor/lib/err.c supervisor/imgmeta.c supervisor/imgstore.c supervisor/archive.c
 $(B)/host/test-values: tests/unit/test-values.c tests/unit/t.h supervisor/lib/values.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/lib/values.c
@@ -254,9 +250,9 @@ $(B)/host/test-authz: tests/unit/test-authz.c tests/unit/t.h supervisor/authz.c 
 	@mkdir -p $(@D)
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
 $(B)/host/test-units: tests/unit/test-units.c tests/unit/t.h $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c supervisor/conf.c $(SUP_HDRS) $(B)/host/inih.o $(B)/host/cjson.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(SUP_HDRS) $(B)/host/inih.o $(B)/host/cjson-asan.o
 	$(HCC) $(HCFLAGS) -Isupervisor -Itests/unit -o $@ $< $(UNIT_SRCS) supervisor/service.c supervisor/proto.c \
-		supervisor/logs.c supervisor/score.c supervisor/conf.c $(B)/host/inih.o $(B)/host/cjson.o
+		supervisor/logs.c supervisor/score.c supervisor/conf.c $(B)/host/inih.o $(B)/host/cjson-asan.o -lz
 FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(DEFS) $(INIH_DEFS) \
            -Isupervisor -I$(SYSROOT)/include
 $(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c $(SUP_HDRS)
@@ -264,7 +260,7 @@ $(B)/host/fuzz-authz: tests/fuzz/fuzz-authz.c supervisor/authz.c supervisor/lib/
 	$(FUZZ_CC) -o $@ $< supervisor/authz.c supervisor/lib/diag.c supervisor/lib/values.c
 $(B)/host/fuzz-unit: tests/fuzz/fuzz-unit.c $(UNIT_SRCS) $(SUP_HDRS) $(B)/stamps/deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -o $@ $< $(UNIT_SRCS) $(B)/inih-src/ini.c $(B)/cjson-src/cJSON.c
+	$(FUZZ_CC) -o $@ $< $(UNIT_SRCS) $(B)/inih-src/ini.c $(B)/cjson-src/cJSON.c -lz
 $(B)/host/fuzz-proto: tests/fuzz/fuzz-proto.c supervisor/proto.c $(SUP_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -o $@ $< supervisor/proto.c

@@ -148,10 +148,9 @@ static const char *refused_compression(const unsigned char *b, size_t n)
 	static const struct { const char *name; size_t len; const char *magic; } magics[] = {
 		{ "zstd", 4, "\x28\xb5\x2f\xfd" },
 		{ "xz", 6, "\xfd" "7zXZ\0" },
-		{ "lzip", 4, "LZIP" },
+		{ "lzip", 5, "LZIP\x01" },
 		{ "lz4", 4, "\x04\x22\x4d\x18" },
 		{ "compress (.Z)", 2, "\x1f\x9d" },
-		{ "lzma", 3, "\x5d\x00\x00" },
 	};
 
 	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
@@ -182,14 +181,17 @@ static struct berth_tar *tar_open(int fd, const void *data, size_t len, const st
 		t->lim = *lim;
 	else
 		berth_archive_limits_default(&t->lim);
-	/* Enough bytes to tell the formats apart (a pipe may give fewer at once). */
-	while (t->in_len < 16 && !t->src_eof) {
+	/* A block, to tell the formats apart (a pipe may give less at once). A
+	 * tar header is never taken for compressed data, whatever its name. */
+	while (t->in_len < 512 && !t->src_eof) {
 		ssize_t n = src_read(t, t->in_len, err);
 
 		if (n < 0)
 			goto fail;
 		t->in_len += (size_t)n;
 	}
+	if (t->in_len >= 512 && memcmp(t->in + 257, "ustar", 5) == 0)
+		return t;
 	bad = refused_compression(t->in, t->in_len);
 	if (bad) {
 		berth_err_set(err, EINVAL, "%s-compressed archives are not supported; use gzip or none", bad);
@@ -1262,15 +1264,18 @@ static int link_escapes(const char *path, const char *target)
 }
 
 /* A hardlink: its target must be a regular file already beneath the root,
- * reached without a symlink. linkat goes through /proc/self/fd/N with
- * AT_SYMLINK_FOLLOW: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH in the
- * initial namespace, which root in the import sandbox's user namespace lacks;
- * AT_EMPTY_PATH is the fallback only where /proc is missing. */
+ * reached without a symlink. The link is made from the target's parent
+ * directory (opened beneath the root, no symlink on the way) and its last
+ * component, which linkat never follows; the new name is then checked to be
+ * the very file checked before. No /proc and no CAP_DAC_READ_SEARCH needed
+ * (the import sandbox has neither: AT_EMPTY_PATH wants the latter in the
+ * initial namespace before Linux 6.10). */
 static int make_hardlink(struct xctx *c, int pfd, const char *name, const struct berth_tar_entry *e,
 			 struct berth_err *err)
 {
-	cleanup_close int tfd = -1;
-	char proc[64], target[128];
+	cleanup_close int tfd = -1, tdir = -1;
+	char target[128], dir[BERTH_TAR_PATH_MAX];
+	const char *base, *slash = strrchr(e->link, '/');
 	struct stat tst, st;
 
 	printable(e->link, target, sizeof(target));
@@ -1288,14 +1293,25 @@ static int make_hardlink(struct xctx *c, int pfd, const char *name, const struct
 		return berth_err_set(err, EINVAL, "%s: hardlink target %s is not a regular file", c->shown, target);
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == tst.st_dev && st.st_ino == tst.st_ino)
 		return 0; /* already that file */
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->link), e->link);
+		base = slash + 1;
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+		base = e->link;
+	}
+	tdir = open_how(c->rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+	if (tdir < 0)
+		return berth_err_sys(err, "%s: hardlink target %s", c->shown, target);
 	if (clear_name(c, pfd, name, 0, err) < 0)
 		return -1;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
-	if (linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
-	if (errno == ENOENT && access("/proc/self/fd", F_OK) < 0 && linkat(tfd, "", pfd, name, AT_EMPTY_PATH) == 0)
-		return 0;
-	return berth_err_sys(err, "%s: hardlink to %s", c->shown, target);
+	if (linkat(tdir, base, pfd, name, 0) < 0)
+		return berth_err_sys(err, "%s: hardlink to %s", c->shown, target);
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != tst.st_dev || st.st_ino != tst.st_ino) {
+		unlinkat(pfd, name, 0);
+		return berth_err_set(err, EINVAL, "%s: hardlink target %s changed while linking", c->shown, target);
+	}
+	return 0;
 }
 
 /* A whiteout (LAYER): ".wh.NAME" removes NAME, ".wh..wh..opq" empties its

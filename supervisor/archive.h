@@ -75,7 +75,7 @@ int berth_tar_next(struct berth_tar *t, struct berth_tar_entry *e, struct berth_
 /* Read up to LEN bytes of the current member's data: bytes read, 0 at its
  * end, -1 with ERR (a stream that ends early is "truncated archive"). */
 ssize_t berth_tar_read(struct berth_tar *t, void *buf, size_t len, struct berth_err *err);
-/* Bytes of (decompressed) tar consumed so far; compressed bytes read from the fd. */
+/* Bytes of (decompressed) tar consumed so far (berth_tar_raw_offset: of the source). */
 uint64_t berth_tar_offset(const struct berth_tar *t);
 /* Bytes read from the source so far (compressed, for a gzip stream). After
  * berth_tar_next returned 0 the whole source has been read: what follows the

@@ -300,10 +300,14 @@ static int store_open(int exclusive, struct berth_err *err)
 	store_fd = open(o.store, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (store_fd < 0)
 		return berth_err_sys(err, "open %s", o.store);
-	if (fchmod(store_fd, 0700) < 0)
+	/* 0711 down to each image's root: a container's own user namespace
+	 * must pass through to attach it (as /usr/lib/berth/images); nothing
+	 * here can be listed but by root, and the rest stays 0700. */
+	if (fchmod(store_fd, 0711) < 0)
 		return berth_err_sys(err, "chmod %s", o.store);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (mkdirat(store_fd, dirs[i], 0700) < 0 && errno != EEXIST)
+		if ((mkdirat(store_fd, dirs[i], 0700) < 0 && errno != EEXIST) ||
+		    fchmodat(store_fd, dirs[i], strcmp(dirs[i], "rootfs") == 0 ? 0711 : 0700, 0) < 0)
 			return berth_err_sys(err, "create %s/%s", o.store, dirs[i]);
 	lock_fd = openat(store_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lock_fd < 0 || flock(lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)

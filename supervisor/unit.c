@@ -389,9 +389,17 @@ static void validate(struct berth_unit *u, struct berth_diag *d, int before)
 	}
 	if (d->errors > before)
 		return;
-	/* The runtime's own checks, as a last net (with a stand-in id base). */
+	/* The runtime's own checks, as a last net (with a stand-in id base;
+	 * a store image's root is known once it is resolved at load). */
 	c = u->c;
 	c.uid_base = 1000000;
+	if (u->image_ref[0] && !c.rootfs[0])
+		snprintf(c.rootfs, sizeof(c.rootfs), "%s/rootfs", BERTH_STORE_DIR);
+	if (u->image_ref[0] && !c.argv[0]) {
+		/* The image's Entrypoint/Cmd, checked once it is resolved. */
+		c.argv[0] = (char *)"/image-default";
+		c.argv[1] = NULL;
+	}
 	if (u->user[0] && !isdigit((unsigned char)u->user[0]))
 		c.uid = 0;
 	if (u->group[0] && !isdigit((unsigned char)u->group[0]))

@@ -226,7 +226,11 @@ def busybox_layers(busybox_path, marker):
             {"path": "etc", "type": "dir"},
             {"path": "etc/passwd", "data": b"root:x:0:0:root:/:/bin/sh\napp:x:1000:1000:app:/:/bin/sh\n"},
             {"path": "etc/group", "data": b"root:x:0:\napp:x:1000:\n"},
-            {"path": "etc/gone", "data": b"removed by the next layer\n"}]
+            {"path": "etc/gone", "data": b"removed by the next layer\n"},
+            {"path": "bin/busybox-again", "type": "hardlink", "link": "bin/busybox"},
+            {"path": "bin/suid", "data": b"not really\n", "mode": 0o4755},
+            {"path": "run", "type": "dir"},
+            {"path": "run/fifo", "type": "fifo"}]
     top = [{"path": "etc/.wh.gone", "data": b""},
            {"path": "etc/marker", "data": marker.encode() + b"\n"},
            {"path": "srv", "type": "dir", "uid": 1000, "gid": 1000},

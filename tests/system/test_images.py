@@ -161,6 +161,8 @@ def run(g, tmp):
     def rm_and_prune():
         g.check("berthctl rm web", timeout=120)
         g.check("berthctl rm legacy", timeout=120)
+        for u in ("web", "legacy"):  # stopped, then forgotten: no longer using the image
+            poll(g, "berthctl status %s" % u, lambda rc, out: rc == 4, 120)
         out = g.check("berthctl image rm demo/web:1 demo/legacy:1")
         assert "2 images" in out, out
         g.check("berthctl image prune")

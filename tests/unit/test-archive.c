@@ -709,6 +709,14 @@ static void compression(void)
 		CHECK(!t);
 		CHECK_STR(err.msg, want);
 		tb_free(&b);
+		/* A tar whose first name starts with those bytes is a tar. */
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)refused[i].len, refused[i].magic);
+		add_file(&b, name, "x", 0644);
+		add_end(&b);
+		CHECK_STR(read_err(&b, NULL), "");
+		tb_free(&b);
 	}
 
 	/* gzip, one member and two (the tar split across them). */

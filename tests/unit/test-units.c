@@ -565,9 +565,14 @@ static void error_values(void)
 	CHECK_STR(diag_of("[Service]\nType=forking\n" TAIL), L(2) "Type=forking: 'forking' is not simple or oneshot\n");
 	CHECK_STR(diag_of(TAIL "Image=reg.example/app:1.2\n"),
 		  L(4) "Image= is already set on line 2\n");
-	CHECK_STR(diag_of("[Container]\nImage=reg.example/app:1.2\nExec=/bin/true\n"),
-		  L(2) "Image=reg.example/app:1.2: 'reg.example/app:1.2': only images baked into the root image "
-		       "are supported (Image=NAME for /usr/lib/berth/images/NAME)\n");
+	/* A store image's reference is checked at parse, resolved at load. */
+	CHECK_STR(diag_of("[Container]\nImage=reg.example/app:1.2\n"), "");
+	CHECK_STR(diag_of("[Container]\nImage=acme/web\nExec=/bin/true\n"),
+		  L(2) "Image=acme/web: 'acme/web': an image of the store needs a tag or a digest (acme/web:TAG "
+		       "or acme/web@sha256:...); a bare name is an image baked in /usr/lib/berth/images\n");
+	CHECK(strstr(diag_of("[Container]\nImage=acme/web:\n"), "Image=acme/web:: "));
+	CHECK(strstr(diag_of("[Container]\nImage=Acme/web:1\n"), "Image=Acme/web:1: "));
+	CHECK(strstr(diag_of("[Container]\nImage=acme/web@sha256:12\n"), "Image=acme/web@sha256:12: "));
 	CHECK_STR(diag_of(TAIL "Entrypoint=bin/app\n"),
 		  L(4) "Entrypoint=bin/app: 'bin/app' must be an absolute path or a bare name found on PATH\n");
 	CHECK_STR(diag_of(TAIL "Exec=\"unterminated\n"),
@@ -942,6 +947,114 @@ static void load_foreign_owner(void)
 	CHECK(load("uid1.container", &owner) == NULL);
 	CHECK_STR(got, expect_in_dir("uid1.container: must be owned by root and not writable by group or "
 				     "others (owner 1, mode 0644)\n"));
+}
+
+/* An image of the store (imgstore.h): a tag, a record, a config, a root. */
+static void store_image_files(const char *digest_hex, const char *config)
+{
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/store", tmpdir);
+	mkdir(p, 0700);
+	mkdir(in_dir("store/tags"), 0700);
+	mkdir(in_dir("store/tags/acme%web"), 0700);
+	mkdir(in_dir("store/images"), 0700);
+	mkdir(in_dir("store/rootfs"), 0700);
+	snprintf(p, sizeof(p), "store/images/%s", digest_hex);
+	mkdir(in_dir(p), 0700);
+	snprintf(p, sizeof(p), "store/rootfs/%s", digest_hex);
+	mkdir(in_dir(p), 0755);
+	snprintf(p, sizeof(p), "store/rootfs/%s/etc", digest_hex);
+	mkdir(in_dir(p), 0755);
+	snprintf(p, sizeof(p), "store/rootfs/%s/etc/passwd", digest_hex);
+	write_str(tmpdir, p, "root:x:0:0::/:/bin/sh\nweb:x:80:81::/:/bin/sh\n");
+	snprintf(p, sizeof(p), "store/images/%s/info", digest_hex);
+	write_str(tmpdir, p, "berth-image 1\nname acme/web\n");
+	snprintf(p, sizeof(p), "store/images/%s/config.json", digest_hex);
+	write_str(tmpdir, p, config);
+	{
+		char line[100];
+
+		snprintf(line, sizeof(line), "sha256:%s\n", digest_hex);
+		write_str(tmpdir, "store/tags/acme%web/1", line);
+	}
+}
+
+static void load_store_images(void)
+{
+	static const char hex[] = "5c1f00000000000000000000000000000000000000000000000000000000aa01";
+	struct berth_unit_load_opts o = { .images_dir = NULL };
+	struct berth_unit *u;
+	char store[300], want[600];
+
+	snprintf(store, sizeof(store), "%s/store", tmpdir);
+	o.store_dir = store;
+	store_image_files(hex, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
+			       "\"Entrypoint\":[\"/bin/app\"],\"Cmd\":[\"--serve\",\"80\"],"
+			       "\"Env\":[\"PATH=/bin\",\"MODE=image\"],\"WorkingDir\":\"/srv\",\"User\":\"web\"},"
+			       "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+	/* Everything from the image. */
+	CHECK(write_str(tmpdir, "s1.container", "[Container]\nImage=acme/web:1\n") == 0);
+	u = load("s1.container", &o);
+	CHECK_STR(got, "");
+	CHECK(u);
+	snprintf(want, sizeof(want), "%s/rootfs/%s", store, hex);
+	CHECK_STR(u->c.rootfs, want);
+	CHECK_STR(u->image_digest + 7, hex);
+	CHECK(u->c.argv[0] && u->c.argv[1] && u->c.argv[2] && !u->c.argv[3]);
+	CHECK_STR(u->c.argv[0], "/bin/app");
+	CHECK_STR(u->c.argv[2], "80");
+	CHECK_STR(u->c.workdir, "/srv");
+	CHECK(u->c.uid == 80 && u->c.gid == 81);
+	CHECK_STR(u->c.env[0], "PATH=/bin");
+	CHECK_STR(u->c.env[1], "MODE=image");
+	berth_unit_free(u);
+	/* The unit's Exec= replaces Cmd under the image's Entrypoint; its
+	 * Environment= overrides the image's Env; its User= and WorkingDir= win. */
+	CHECK(write_str(tmpdir, "s2.container", "[Container]\nImage=acme/web@sha256:5c1f000000000000000000000000"
+						"00000000000000000000000000000000aa01\nExec=--check\n"
+						"Environment=MODE=unit\nUser=7\nWorkingDir=/tmp\n") == 0);
+	u = load("s2.container", &o);
+	CHECK_STR(got, "");
+	CHECK(u);
+	CHECK_STR(u->c.argv[0], "/bin/app");
+	CHECK_STR(u->c.argv[1], "--check");
+	CHECK(!u->c.argv[2]);
+	CHECK(u->c.uid == 7 && u->c.gid == 7);
+	CHECK_STR(u->c.workdir, "/tmp");
+	{
+		int mode_unit = 0, mode_image = 0;
+
+		for (int i = 0; u->c.env[i]; i++) {
+			mode_unit |= strcmp(u->c.env[i], "MODE=unit") == 0;
+			mode_image |= strcmp(u->c.env[i], "MODE=image") == 0;
+		}
+		CHECK(mode_unit && !mode_image);
+	}
+	berth_unit_free(u);
+	/* The unit's Entrypoint= drops the image's Cmd too (as Docker). */
+	CHECK(write_str(tmpdir, "s3.container", "[Container]\nImage=acme/web:1\nEntrypoint=/bin/other\n") == 0);
+	u = load("s3.container", &o);
+	CHECK_STR(got, "");
+	CHECK(u);
+	CHECK_STR(u->c.argv[0], "/bin/other");
+	CHECK(!u->c.argv[1]);
+	berth_unit_free(u);
+	/* Not in the store; a digest imported under another name. */
+	CHECK(write_str(tmpdir, "s4.container", "[Container]\nImage=acme/web:2\n") == 0);
+	CHECK(load("s4.container", &o) == NULL);
+	CHECK_STR(got, expect_in_dir("s4.container:2: Image=acme/web:2: image acme/web:2 is not in the store "
+				     "(berthctl image import)\n"));
+	CHECK(write_str(tmpdir, "s5.container", "[Container]\nImage=other/app@sha256:5c1f0000000000000000000000"
+						"0000000000000000000000000000000000aa01\n") == 0);
+	CHECK(load("s5.container", &o) == NULL);
+	CHECK(strstr(got, "was not imported as other/app"));
+	/* An image without Entrypoint or Cmd needs the unit's. */
+	store_image_files(hex, "{\"config\":{},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+	CHECK(write_str(tmpdir, "s6.container", "[Container]\nImage=acme/web:1\n") == 0);
+	CHECK(load("s6.container", &o) == NULL);
+	CHECK_STR(got, expect_in_dir("s6.container: [Container] needs Exec= (or Entrypoint=): image acme/web:1 "
+				     "has neither Entrypoint nor Cmd\n"));
 }
 
 static void load_images(void)
@@ -2243,6 +2356,7 @@ int main(void)
 		else
 			printf("SKIP load_foreign_owner: chown to uid 1 needs root\n");
 		RUN(load_images);
+		RUN(load_store_images);
 		RUN(start_env);
 		rm_tree(tmpdir);
 	}
