@@ -8,8 +8,8 @@
  *   berth-image [OPTIONS] trust-show
  *
  * Options: --store DIR, --trust-dir DIR, --root-pub FILE, --require-signed
- * yes|no, --uid-base N (the import sandbox's id range), --in-use DIGEST=UNIT
- * (repeatable: images rm and prune keep), --json.
+ * yes|no, --uid-base N (the import sandbox's id range), --in-use DIGEST=UNIT or
+ * --in-use ref:NAME:TAG=UNIT * (repeatable: images rm and prune keep), --json.
  *
  * Output goes to fd 1: when it is berthd's client socket (SOCK_SEQPACKET), as
  * the control protocol's data and end messages (proto.h); otherwise as text,
@@ -60,7 +60,7 @@
 #include "seccomp-berth.h"
 #include "trust.h"
 
-#define MAX_IN_USE 256
+#define MAX_IN_USE 4096 /* two per unit definition (berthd's MAX_UNITS 1024), tags too */
 #define META_MAX (4u << 20) /* bytes of one manifest, index or config */
 
 static struct {
@@ -185,6 +185,7 @@ static int rm_rf(const char *path)
 }
 
 static uint64_t du(const char *path);
+static uint64_t remove_image(const char *digest);
 static uint64_t du_total;
 static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -205,7 +206,8 @@ static uint64_t du(const char *path)
  * files of an unpacked outer archive were written by the sandbox. */
 static int open_beneath(int dirfd, const char *rel, uint64_t max, struct stat *st, struct berth_err *err)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+	/* O_NONBLOCK: a FIFO planted by the sandbox must not block us. */
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
 					   RESOLVE_NO_XDEV };
 	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
@@ -300,14 +302,14 @@ static int store_open(int exclusive, struct berth_err *err)
 	store_fd = open(o.store, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (store_fd < 0)
 		return berth_err_sys(err, "open %s", o.store);
-	/* 0711 down to each image's root: a container's own user namespace
-	 * must pass through to attach it (as /usr/lib/berth/images); nothing
-	 * here can be listed but by root, and the rest stays 0700. */
-	if (fchmod(store_fd, 0711) < 0)
+	/* Root's alone: the runtime opens an image's root while privileged
+	 * (mounts.c), so no one else, container or local user, ever needs
+	 * to reach into the store. */
+	if (fchmod(store_fd, 0700) < 0)
 		return berth_err_sys(err, "chmod %s", o.store);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if ((mkdirat(store_fd, dirs[i], 0700) < 0 && errno != EEXIST) ||
-		    fchmodat(store_fd, dirs[i], strcmp(dirs[i], "rootfs") == 0 ? 0711 : 0700, 0) < 0)
+		    fchmodat(store_fd, dirs[i], 0700, 0) < 0)
 			return berth_err_sys(err, "create %s/%s", o.store, dirs[i]);
 	lock_fd = openat(store_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lock_fd < 0 || flock(lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
@@ -321,6 +323,18 @@ static int store_has(const char *what, const char *digest, const char *file)
 	struct stat st;
 
 	return berth_store_path(o.store, what, digest, file, path, sizeof(path)) == 0 && lstat(path, &st) == 0;
+}
+
+/* The unit whose Image= is the tag REF ("name:tag"), if any. */
+static const char *in_use_ref(const char *ref)
+{
+	size_t rl = strlen(ref);
+
+	for (int i = 0; i < o.nin_use; i++)
+		if (strncmp(o.in_use[i], "ref:", 4) == 0 && strncmp(o.in_use[i] + 4, ref, rl) == 0 &&
+		    o.in_use[i][4 + rl] == '=')
+			return o.in_use[i] + 4 + rl + 1;
+	return NULL;
 }
 
 static const char *in_use_by(const char *digest)
@@ -413,7 +427,7 @@ static int sandbox_filter(struct berth_bpf *out, struct berth_err *err)
 		"renameat2", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat", "mknodat", "readlinkat",
 		"getdents64", "fcntl", "dup", "dup2", "dup3", "brk", "mmap", "munmap", "mremap", "madvise",
 		"mprotect", "exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "getpid", "gettid",
-		"clock_gettime", "ftruncate", "fsync", "sendmsg", "sendto", "umask", "getuid", "geteuid",
+		"clock_gettime", "ftruncate", "fsync", "umask", "getuid", "geteuid",
 		"getgid", "getegid", "close_range", "futex",
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -550,7 +564,7 @@ static int sandbox_run(const char *target, const char *scratch, int (*fn)(int, v
 		close(sv[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Nothing of the parent's but what FN needs. */
-		for (fd = 3; fd < 1024; fd++) {
+		for (fd = 3; fd < 65536; fd++) {
 			int k = fd == sv[1];
 
 			for (int i = 0; i < nkeep && !k; i++)
@@ -1035,7 +1049,7 @@ static int write_record(int dirfd, const struct image *im, const char *bundle, s
 		char *p;
 		size_t len, cap;
 	};
-	char *info = NULL, now[32], name[129];
+	char *info = NULL, now[32], name[129], sigfile[160];
 	size_t ilen = 0;
 	FILE *f = open_memstream(&info, &ilen);
 	int rc;
@@ -1044,6 +1058,7 @@ static int write_record(int dirfd, const struct image *im, const char *bundle, s
 		return berth_err_set(err, ENOMEM, "out of memory");
 	iso_time((int64_t)time(NULL), now, sizeof(now));
 	tag_of(tag_ref, name);
+	berth_store_sig_file(name, sigfile);
 	fprintf(f, "berth-image 1\ndigest %s\nformat %s\nimported %s\nlayers %d\nlayer-bytes %" PRIu64 "\nname %s\n",
 		im->digest, im->docker ? "docker-save" : "oci", now, im->nlayers, im->layer_bytes, name);
 	for (int i = 0; i < im->nblobs; i++)
@@ -1056,7 +1071,7 @@ static int write_record(int dirfd, const struct image *im, const char *bundle, s
 	free(info);
 	if (rc < 0 || write_file_at(dirfd, "config.json", im->config, im->config_len, err) < 0 ||
 	    (im->manifest && write_file_at(dirfd, "manifest.json", im->manifest, im->manifest_len, err) < 0) ||
-	    (bundle && write_file_at(dirfd, BERTH_SIG_MEMBER, bundle, blen, err) < 0))
+	    (bundle && write_file_at(dirfd, sigfile, bundle, blen, err) < 0))
 		return -1;
 	return 0;
 }
@@ -1102,6 +1117,7 @@ static int cmd_import(const char *tag_opt)
 	int layer_fds[BERTH_IMG_MAX_LAYERS];
 	int nlayer_fds = 0;
 	int new_blobs[BERTH_IMG_MAX_LAYERS + 3], nnew = 0; /* blobs this import added, undone on failure */
+	int committed = 0;                                   /* the new image's root is in the store */
 	int in = 0;
 
 	if (store_open(1, &err) < 0)
@@ -1228,10 +1244,9 @@ static int cmd_import(const char *tag_opt)
 				goto out;
 		}
 	}
-	/* 5. Record the trust state (the highest version seen), then commit:
-	 * the rootfs and the record by rename, the tag last. */
-	if (is_signed && check_trust(1, bundle, blen, im.digest, &sig, &is_signed, &err) < 0)
-		goto out;
+	/* 5. Commit: the blobs, the rootfs and the record by rename; then the
+	 * trust state (the highest version seen); the tag last. A failure
+	 * after the first rename takes the new image out again. */
 	if (!present) {
 		char dst[600], rec[600];
 		cleanup_close int recfd = -1;
@@ -1271,6 +1286,7 @@ static int cmd_import(const char *tag_opt)
 			berth_err_sys(&err, "move the image's root into %s", dst);
 			goto out;
 		}
+		committed = 1;
 		berth_store_path(o.store, "images", im.digest, NULL, dst, sizeof(dst));
 		rm_rf(dst);
 		if (rename(rec, dst) < 0) {
@@ -1301,16 +1317,19 @@ static int cmd_import(const char *tag_opt)
 		if (record_add_name(im.digest, name, &err) < 0)
 			goto out;
 		if (is_signed) {
-			/* Keep the newest signature with the record. */
-			char rec[600];
+			/* Keep the newest signature for this name with the record. */
+			char rec[600], sigfile[160];
 			cleanup_close int recfd = -1;
 
 			berth_store_path(o.store, "images", im.digest, NULL, rec, sizeof(rec));
+			berth_store_sig_file(name, sigfile);
 			recfd = open(rec, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (recfd < 0 || write_file_at(recfd, BERTH_SIG_MEMBER, bundle, blen, &err) < 0)
+			if (recfd < 0 || write_file_at(recfd, sigfile, bundle, blen, &err) < 0)
 				goto out;
 		}
 	}
+	if (is_signed && check_trust(1, bundle, blen, im.digest, &sig, &is_signed, &err) < 0)
+		goto out;
 	{
 		char name[129];
 		const char *tag = tag_of(tag_ref, name);
@@ -1334,6 +1353,9 @@ static int cmd_import(const char *tag_opt)
 out:
 	if (rc != BERTH_OK) {
 		char bp[700];
+
+		if (committed)
+			remove_image(im.digest);
 
 		for (int i = 0; i < nnew; i++) {
 			snprintf(bp, sizeof(bp), "%s/blobs/sha256/%s", o.store, im.blobs[new_blobs[i]].digest + 7);
@@ -1545,7 +1567,9 @@ static uint64_t gc_blobs(int *count)
 	*count = 0;
 	snprintf(path, sizeof(path), "%s/images", o.store);
 	d = opendir(path);
-	while (d && (e = readdir(d))) {
+	if (!d)
+		return 0; /* no record readable: no blob is known unneeded */
+	while ((e = readdir(d))) {
 		char ip[1200], *info, *p;
 		size_t len;
 		struct berth_err err = { 0 };
@@ -1671,8 +1695,21 @@ static int cmd_rm(int argc, char **argv)
 			} else if (berth_store_resolve(o.store, argv[i], digest, &err) < 0) {
 				return fail(&err);
 			}
-			for (int r = 0; r < nrows; r++)
-				others += strcmp(rows[r].digest, digest) == 0 && strcmp(rows[r].ref, argv[i]) != 0;
+			/* Tags of this image that stay: not named by any argument
+			 * (in the check pass, all arguments are to go). */
+			for (int r = 0; r < nrows; r++) {
+				int going = 0;
+
+				for (int k = 0; k < argc && !going; k++)
+					going = (pass == 0 || k == i) && strcmp(rows[r].ref, argv[k]) == 0;
+				others += strcmp(rows[r].digest, digest) == 0 && !going;
+			}
+			user = by_digest ? NULL : in_use_ref(argv[i]);
+			if (user) {
+				berth_err_set(&err, EBUSY, "tag %s is named by unit %s (remove or change the unit first)",
+					      argv[i], user);
+				return fail(&err);
+			}
 			user = in_use_by(digest);
 			if ((by_digest || !others) && user) {
 				berth_err_set(&err, EBUSY, "image %s is used by unit %s (remove or change the unit first)",
@@ -1925,8 +1962,10 @@ int main(int argc, char **argv)
 			return cmd_import(argv[i + 2]);
 		return usage();
 	}
-	if (strcmp(argv[i], "ls") == 0 && argc == i + 1)
+	if (strcmp(argv[i], "ls") == 0 && (argc == i + 1 || (argc == i + 2 && strcmp(argv[i + 1], "--json") == 0))) {
+		o.json |= argc == i + 2;
 		return cmd_ls();
+	}
 	if (strcmp(argv[i], "inspect") == 0 && argc == i + 2)
 		return cmd_inspect(argv[i + 1]);
 	if (strcmp(argv[i], "rm") == 0 && argc > i + 1)

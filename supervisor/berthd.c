@@ -413,8 +413,8 @@ void berthd_want(struct unit_rt *r, int depth);
 pid_t berthd_image_helper(const char *sub, const char *const *args, int nargs, int in_fd, int out_fd, int *pidfd,
 			  char *msg, size_t mlen)
 {
-	static char in_use[MAX_UNITS][BERTH_DIGEST_LEN + BERTH_NAME_MAX + 2];
-	const char *argv[16 + 2 * MAX_UNITS + 40];
+	static char in_use[4 * MAX_UNITS][400];
+	const char *argv[16 + 8 * MAX_UNITS + 40];
 	char base[16];
 	struct berth_err err = { 0 };
 	uint32_t b = 0;
@@ -441,6 +441,13 @@ pid_t berthd_image_helper(const char *sub, const char *const *args, int nargs, i
 				snprintf(in_use[nu], sizeof(in_use[nu]), "%s=%s", d[k]->image_digest, units[i]->name);
 				argv[n++] = "--in-use";
 				argv[n++] = in_use[nu++];
+				if (!strchr(d[k]->image_ref, '@')) {
+					/* and its tag, which rm must not take away */
+					snprintf(in_use[nu], sizeof(in_use[nu]), "ref:%s=%s", d[k]->image_ref,
+						 units[i]->name);
+					argv[n++] = "--in-use";
+					argv[n++] = in_use[nu++];
+				}
 			}
 	}
 	argv[n++] = sub;
@@ -482,9 +489,14 @@ static int image_trusted(const struct berth_unit *u, struct berth_err *err)
 	cleanup_close int tfd = -1;
 	size_t len;
 
+	char name[129], tag[129], dg[BERTH_DIGEST_LEN + 1], sigfile[160];
+
 	if (!u->image_ref[0] || !conf.require_signed)
 		return 0;
-	if (berth_store_path(BERTH_STORE_DIR, "images", u->image_digest, BERTH_SIG_MEMBER, path, sizeof(path)) < 0)
+	if (berth_image_ref_parse(u->image_ref, name, tag, dg, err) < 0)
+		return -1;
+	berth_store_sig_file(name, sigfile);
+	if (berth_store_path(BERTH_STORE_DIR, "images", u->image_digest, sigfile, path, sizeof(path)) < 0)
 		return berth_err_set(err, ENAMETOOLONG, "store path too long");
 	bundle = berth_store_read(path, BERTH_TRUST_DOC_MAX, &len, err);
 	if (!bundle)
@@ -497,6 +509,8 @@ static int image_trusted(const struct berth_unit *u, struct berth_err *err)
 		return berth_err_sys(err, "image %s: %s", u->image_ref, BERTH_TRUST_DIR);
 	if (berth_trust_check(tfd, &root, bundle, len, u->image_digest, (int64_t)time(NULL), 0, &sig, err) < 0)
 		return berth_err_prefix(err, "image %s", u->image_ref);
+	if (strcmp(sig.name, name) != 0)
+		return berth_err_set(err, EPERM, "image %s: signed as %s, not %s", u->image_ref, sig.name, name);
 	return 0;
 }
 

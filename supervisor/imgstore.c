@@ -19,6 +19,14 @@ void berth_store_name_escape(const char *name, char *out)
 	out[i] = '\0';
 }
 
+void berth_store_sig_file(const char *name, char *out)
+{
+	char esc[130];
+
+	berth_store_name_escape(name, esc);
+	snprintf(out, 160, "sig-%s", esc);
+}
+
 int berth_store_path(const char *store, const char *what, const char *digest, const char *file, char *out,
 		     size_t len)
 {

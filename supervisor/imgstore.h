@@ -8,7 +8,8 @@
  *                        0..65535, as the baked images: the runtime maps them
  *                        into each container's range); HEX is the image's digest
  *   images/HEX/          the image's record: "info" (text), manifest.json,
- *                        config.json, and berth.sig when it came signed. Its
+ *                        config.json, and sig-NAME (the signature bundle it
+ *                        came with, per name it was imported as). Its
  *                        presence is what makes the image exist: it is
  *                        written last, by rename
  *   tags/NAME/TAG        "sha256:HEX\n" ('/' in NAME written as '%')
@@ -42,6 +43,10 @@ void berth_store_name_escape(const char *name, char *out);
  * image import)"). */
 int berth_store_resolve(const char *store, const char *ref, char digest[BERTH_DIGEST_LEN + 1],
 			struct berth_err *err);
+
+/* "sig-NAME" ('/' as '%'): the file of an image's record holding the
+ * signature bundle it was imported with as NAME, into OUT (160 bytes). */
+void berth_store_sig_file(const char *name, char *out);
 
 /* STORE/rootfs/HEX, STORE/images/HEX/FILE for DIGEST into OUT. Returns 0, or
  * -1 if it does not fit. */

@@ -324,21 +324,21 @@ static int setup_tmpfs(const struct berth_container *c, struct berth_err *err)
  * point (a mount over the read-only image, not a write into it): overlayfs
  * keeps private clones of its layers, and the staging place disappears with
  * the old root after pivot_root. No path of the host is covered. */
-static int setup_overlay(const struct berth_container *c, struct berth_err *err)
+static int setup_overlay(struct berth_err *err)
 {
 	char stage[300], opts[1000];
 
-	if (snprintf(stage, sizeof(stage), "%s/tmp", c->rootfs) >= (int)sizeof(stage) ||
-	    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", c->rootfs, stage,
+	if (snprintf(stage, sizeof(stage), "%s/tmp", BERTH_ROOT_MOUNT) >= (int)sizeof(stage) ||
+	    snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", BERTH_ROOT_MOUNT, stage,
 		     stage) >= (int)sizeof(opts))
 		return berth_err_set(err, ENAMETOOLONG, "overlay options");
-	if (chdir(c->rootfs) < 0 || check_target("tmp", err) < 0)
+	if (chdir(BERTH_ROOT_MOUNT) < 0 || check_target("tmp", err) < 0)
 		return -1;
 	if (mount("tmpfs", stage, "tmpfs", NOSUID | NODEV, "mode=0755,size=512m") < 0)
 		return berth_err_sys(err, "mount the overlay's tmpfs");
 	if (chdir(stage) < 0 || mkdir("upper", 0755) < 0 || mkdir("work", 0755) < 0)
 		return berth_err_sys(err, "overlay directories");
-	if (mount("overlay", c->rootfs, "overlay", NODEV, opts) < 0)
+	if (mount("overlay", BERTH_ROOT_MOUNT, "overlay", NODEV, opts) < 0)
 		return berth_err_sys(err, "mount overlay on the image");
 	return 0;
 }
@@ -377,12 +377,16 @@ int berth_mounts_setup(const struct berth_container *c, int rootfd, const int *v
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return berth_err_sys(err, "make / private");
-	if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	/* Attached on a neutral empty directory of this (private) mount
+	 * namespace, not on the image's own path: the child, already in its
+	 * user namespace, need not be able to reach where the image lives
+	 * (the image store is root's alone, 0700). */
+	if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, BERTH_ROOT_MOUNT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return berth_err_sys(err, "attach the root filesystem");
-	if (!c->readonly && setup_overlay(c, err) < 0)
+	if (!c->readonly && setup_overlay(err) < 0)
 		return -1;
-	if (chdir(c->rootfs) < 0)
-		return berth_err_sys(err, "chdir %s", c->rootfs);
+	if (chdir(BERTH_ROOT_MOUNT) < 0)
+		return berth_err_sys(err, "chdir %s", BERTH_ROOT_MOUNT);
 	if (mnt("proc", "proc", "proc", NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||
 	    setup_sys(c, err) < 0 ||
 	    mnt("cgroup2", "sys/fs/cgroup", "cgroup2", MS_RDONLY | NOSUID | NODEV | NOEXEC, NULL, err) < 0 ||

@@ -4,6 +4,10 @@
 #ifndef BERTH_MOUNTS_H
 #define BERTH_MOUNTS_H
 
+/* Where a container's child attaches its root in its own mount namespace: an
+ * empty directory every container process can reach (the parent makes it). */
+#define BERTH_ROOT_MOUNT "/run/berth/root"
+
 #include "container.h"
 
 /* Parent: a detached copy of C->rootfs, idmapped to USERNS_FD (container root

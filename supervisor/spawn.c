@@ -431,7 +431,7 @@ int berth_container_start(const struct berth_container *c, struct berth_running 
 	if (!joined && join_cgroup(cgfd, pid, err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	if (berth_idmap_write(pid, c, err) < 0 ||
+	if (berth_mkdir_p(BERTH_ROOT_MOUNT, 0755, err) < 0 || berth_idmap_write(pid, c, err) < 0 ||
 	    (usernsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (rootfd = berth_rootfs_open(c, usernsfd, &idmapped, err)) < 0) {
 		if (usernsfd < 0 && !err->msg[0])

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <linux/capability.h>
 
@@ -481,14 +484,30 @@ void berth_unit_free(struct berth_unit *u)
 static int image_lookup(const char *rootfs, const char *file, const char *name, uint32_t *id,
 			uint32_t *gid)
 {
-	char path[512], line[1024];
+	char line[1024];
 	FILE *f;
-	int found = -1;
+	int found = -1, fd;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", rootfs, file);
-	f = fopen(path, "re");
-	if (!f)
+	/* The image's file, resolved inside the image (its symlinks lead
+	 * nowhere else), a regular file of sane size: an image's FIFO or a
+	 * link to a device must not hang berthd. */
+	{
+		int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+
+		if (root < 0)
+			return -1;
+		fd = (int)syscall(SYS_openat2, root, file, &how, sizeof(how));
+		close(root);
+	}
+	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20) || !(f = fdopen(fd, "re"))) {
+		close(fd);
+		return -1;
+	}
 	while (found < 0 && fgets(line, sizeof(line), f)) {
 		char *rest = line, *fld[4] = { 0 };
 

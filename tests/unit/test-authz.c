@@ -62,13 +62,16 @@ static void verb_table(void)
 	for (int v = 0; v < BERTH_VERB_COUNT; v++) {
 		CHECK(berth_verb_name(v) != NULL);
 		CHECK(berth_verb_from_name(berth_verb_name(v)) == v);
-		CHECK(berth_verb_is_read(v) == (v <= BERTH_VERB_METRICS));
+		CHECK(berth_verb_is_read(v) == (v <= BERTH_VERB_METRICS || v == BERTH_VERB_IMAGES));
 		CHECK(berth_verb_is_global(v) ==
 		      (v == BERTH_VERB_RELOAD || v == BERTH_VERB_METRICS || v == BERTH_VERB_DEPLOY ||
-		       v == BERTH_VERB_POWEROFF || v == BERTH_VERB_REBOOT));
+		       v == BERTH_VERB_POWEROFF || v == BERTH_VERB_REBOOT || v == BERTH_VERB_IMAGES ||
+		       v == BERTH_VERB_IMAGE));
 	}
 	CHECK(berth_verb_from_name("list") == BERTH_VERB_LIST);
 	CHECK(berth_verb_from_name("exec") == BERTH_VERB_EXEC);
+	CHECK(berth_verb_from_name("image") == BERTH_VERB_IMAGE);
+	CHECK(berth_verb_from_name("images") == BERTH_VERB_IMAGES);
 	CHECK(berth_verb_from_name("read") == -1);
 	CHECK(berth_verb_from_name("*") == -1);
 	CHECK(berth_verb_from_name("Status") == -1);

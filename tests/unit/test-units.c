@@ -1114,6 +1114,17 @@ static void load_images(void)
 				     tmpdir, tmpdir, tmpdir, tmpdir, tmpdir));
 	CHECK(got_errors == 3);
 
+	/* An image's /etc/passwd that is a FIFO, or a link out of the image:
+	 * no user found, and no hang. */
+	CHECK(mkdir(in_dir("images/odd"), 0755) == 0);
+	CHECK(mkdir(in_dir("images/odd/etc"), 0755) == 0);
+	CHECK(mkfifo(in_dir("images/odd/etc/passwd"), 0644) == 0);
+	CHECK(symlink("/etc/group", in_dir("images/odd/etc/group")) == 0);
+	CHECK(write_str(tmpdir, "odd.container", "[Container]\nImage=odd\nUser=root\nGroup=root\n"
+						 "Exec=/bin/true\n") == 0);
+	CHECK(load("odd.container", &o) == NULL);
+	CHECK(strstr(got, "User=root: no such user") && strstr(got, "Group=root: no such group"));
+
 	CHECK(write_str(tmpdir, "m.container", "[Container]\nImage=ghost\nExec=/bin/true\n") == 0);
 	CHECK(load("m.container", &o) == NULL);
 	CHECK_STR(got, expect_in_dir("m.container:2: image ghost: not found\n"));
