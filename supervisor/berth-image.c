@@ -47,6 +47,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1924,6 +1925,13 @@ int main(int argc, char **argv)
 	socklen_t tl = sizeof(type);
 
 	seqpacket = getsockopt(1, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_SEQPACKET;
+	if (seqpacket) {
+		/* A client that stops reading must not keep the store locked:
+		 * a send that waits this long fails, and so does the command. */
+		struct timeval tv = { .tv_sec = 60 };
+
+		setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	if (sodium_init() < 0)

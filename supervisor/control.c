@@ -419,7 +419,9 @@ static void start_image(struct client *c, enum berth_verb v, const struct berth_
 			return;
 		}
 	}
-	if (exec_count(1, 0) >= MAX_EXEC) {
+	/* The same budget as exec sessions: a few per user, root's reserve kept. */
+	if (exec_count(0, peer->uid) >= MAX_EXEC_USER ||
+	    exec_count(1, 0) >= MAX_EXEC - (peer->uid == 0 ? 0 : MAX_EXEC_USER)) {
 		reply_end(c->fd, BERTH_FAILED, "too many sessions at once; try again later", -1);
 		return;
 	}

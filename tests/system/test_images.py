@@ -144,7 +144,9 @@ def run(g, tmp):
 
     def rm_in_use():
         rc, out = g.run("berthctl image rm demo/web:1")
-        assert rc == 1 and "used by unit web" in out, (rc, out)
+        assert rc == 1 and "tag demo/web:1 is named by unit web" in out, (rc, out)
+        rc, out = g.run("berthctl image rm %s" % digest)
+        assert rc == 1 and "is used by unit web" in out, (rc, out)
         g.check("berthctl image inspect demo/web:1")
     test("images_rm_in_use_refused", rm_in_use)
 
