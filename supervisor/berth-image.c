@@ -1262,14 +1262,29 @@ static int cmd_import(const char *tag_opt)
 			const char *hex = im.blobs[i].digest + 7;
 			struct stat st;
 
+			struct stat lst;
+			int bfd;
+
 			if (fstatat(blobs, hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
 				continue;
-			if (fchmodat(outer, im.blobs[i].path, 0444, 0) < 0 ||
-			    (linkat(outer, im.blobs[i].path, blobs, hex, 0) < 0 && errno != EEXIST)) {
+			/* The staged file checked above, again without a symlink on
+			 * the way (nothing writes the staging area any more: this is
+			 * belt and braces), and the link made is that very file. */
+			bfd = open_beneath(outer, im.blobs[i].path, UINT64_MAX, &st, &err);
+			if (bfd < 0)
+				goto out;
+			if (fchmod(bfd, 0444) < 0 || linkat(outer, im.blobs[i].path, blobs, hex, 0) < 0) {
 				berth_err_sys(&err, "store blob %s", im.blobs[i].digest);
+				close(bfd);
 				goto out;
 			}
+			close(bfd);
 			new_blobs[nnew++] = i;
+			if (fstatat(blobs, hex, &lst, AT_SYMLINK_NOFOLLOW) < 0 || lst.st_ino != st.st_ino ||
+			    lst.st_dev != st.st_dev) {
+				berth_err_set(&err, EINVAL, "store blob %s: not the file verified", im.blobs[i].digest);
+				goto out;
+			}
 		}
 		fsync(blobs);
 
