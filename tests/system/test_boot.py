@@ -285,7 +285,10 @@ def main():
                 # The shipped image runs the real berthd in system/berthd, and
                 # its control socket answers.
                 poll(g, "berthctl list", lambda rc, out: rc == 0 and out.startswith("UNIT"), 60)
-                pid = g.check("cat /sys/fs/cgroup/system/berthd/cgroup.procs").strip()
+                # A unit's monitor is forked in berthd's cgroup and moves to
+                # its own at once: wait for berthd to be alone there.
+                pid = poll(g, "cat /sys/fs/cgroup/system/berthd/cgroup.procs",
+                           lambda rc, out: rc == 0 and len(out.split()) == 1, 60).strip()
                 assert g.check("readlink /proc/%s/exe" % pid).strip() == "/sbin/berthd", pid
                 assert g.check("readlink /proc/1/exe").strip() == "/sbin/init"
             test("shipped_berthd_answers", shipped_berthd)
