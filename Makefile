@@ -200,11 +200,14 @@ $(B)/supervisor/libberth.a: $(SUP_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B)/supervisor/%.unstripped: supervisor/%.c $(B)/supervisor/libberth.a $(SUP_HDRS)
 	$(TCC) $(TCFLAGS) -Isupervisor $(TLDFLAGS) -o $@ $< $(if $(filter berthd,$*),$(BERTHD_SRCS)) $(if $(filter berthctl,$*),$(BERTHCTL_SRCS)) \
+		$(if $(filter berth-image,$*),$(BERTH_IMAGE_SRCS)) \
 		$(B)/supervisor/libberth.a $(SUP_LIBS)
 BERTHD_SRCS := supervisor/control.c supervisor/deploy.c supervisor/metrics.c supervisor/network.c
 $(B)/supervisor/berthd.unstripped: $(BERTHD_SRCS)
 BERTHCTL_SRCS := supervisor/berthctl-ops.c supervisor/berthctl-image.c
 $(B)/supervisor/berthctl.unstripped: $(BERTHCTL_SRCS)
+BERTH_IMAGE_SRCS := supervisor/berth-image-store.c supervisor/imgsandbox.c
+$(B)/supervisor/berth-image.unstripped: $(BERTH_IMAGE_SRCS)
 $(B)/supervisor/%: $(B)/supervisor/%.unstripped
 	strip -o $@ $<
 .PRECIOUS: $(B)/supervisor/%.unstripped

@@ -57,27 +57,22 @@
 #include "imgmeta.h"
 #include "imgstore.h"
 #include "lib/cleanup.h"
+#include "lib/values.h"
 #include "proto.h"
 #include "seccomp-berth.h"
 #include "trust.h"
+#include "berth-image.h"
+#include "imgsandbox.h"
 
-#define MAX_IN_USE 4096 /* two per unit definition (berthd's MAX_UNITS 1024), tags too */
-#define META_MAX (4u << 20) /* bytes of one manifest, index or config */
 
-static struct {
-	const char *store, *trust_dir, *root_pub;
-	int require_signed, json;
-	uint32_t uid_base;
-	const char *in_use[MAX_IN_USE]; /* "sha256:HEX=unit" */
-	int nin_use;
-} o = { .store = BERTH_STORE_DIR, .trust_dir = BERTH_TRUST_DIR, .root_pub = BERTH_TRUST_ROOT,
-	.require_signed = 1, .uid_base = 0 };
+struct berth_image_opts o = { .store = BERTH_STORE_DIR, .trust_dir = BERTH_TRUST_DIR, .root_pub = BERTH_TRUST_ROOT,
+				.require_signed = 1, .uid_base = 0 };
 
 static int seqpacket; /* fd 1 is berthd's client socket */
 
 /* --- output --- */
 
-static void out_data(const char *p, size_t len)
+void out_data(const char *p, size_t len)
 {
 	if (!seqpacket) {
 		fwrite(p, 1, len, stdout);
@@ -96,7 +91,7 @@ static void out_data(const char *p, size_t len)
 	}
 }
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	char buf[4096];
 	va_list ap;
@@ -110,7 +105,7 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 }
 
 /* The end of the answer: status ST with a message. Returns ST. */
-__attribute__((format(printf, 2, 3))) static int finish(enum berth_status st, const char *fmt, ...)
+int finish(enum berth_status st, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -136,7 +131,7 @@ __attribute__((format(printf, 2, 3))) static int finish(enum berth_status st, co
 	return st;
 }
 
-static int fail(const struct berth_err *err)
+int fail(const struct berth_err *err)
 {
 	char buf[BERTH_ERR_MSG + 128];
 
@@ -144,20 +139,7 @@ static int fail(const struct berth_err *err)
 		      berth_err_str(err, buf, sizeof(buf)));
 }
 
-static void human(uint64_t v, char *b, size_t len)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	int i = 0;
-
-	while (d >= 1024 && i < 4) {
-		d /= 1024;
-		i++;
-	}
-	snprintf(b, len, i ? "%.1f %s" : "%.0f %s", d, u[i]);
-}
-
-static void iso_time(int64_t t, char *b, size_t len)
+void iso_time(int64_t t, char *b, size_t len)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -176,7 +158,7 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
 }
 
 /* rm -rf PATH: never follows a symlink, never crosses into a mount. */
-static int rm_rf(const char *path)
+int rm_rf(const char *path)
 {
 	struct stat st;
 
@@ -185,8 +167,7 @@ static int rm_rf(const char *path)
 	return nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-static uint64_t du(const char *path);
-static uint64_t remove_image(const char *digest);
+uint64_t du(const char *path);
 static uint64_t du_total;
 static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -196,7 +177,7 @@ static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *
 		du_total += (uint64_t)st->st_blocks * 512;
 	return 0;
 }
-static uint64_t du(const char *path)
+uint64_t du(const char *path)
 {
 	du_total = 0;
 	nftw(path, du_cb, 32, FTW_PHYS | FTW_MOUNT);
@@ -205,7 +186,7 @@ static uint64_t du(const char *path)
 
 /* Open REL beneath DIRFD as a regular file, following no symlink at all: the
  * files of an unpacked outer archive were written by the sandbox. */
-static int open_beneath(int dirfd, const char *rel, uint64_t max, struct stat *st, struct berth_err *err)
+int open_beneath(int dirfd, const char *rel, uint64_t max, struct stat *st, struct berth_err *err)
 {
 	/* O_NONBLOCK: a FIFO planted by the sandbox must not block us. */
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
@@ -265,7 +246,7 @@ static int hash_fd(int fd, char out[BERTH_DIGEST_LEN + 1], uint64_t *size, char 
 }
 
 /* Write TEXT to DIRFD/NAME whole, durably: a temp file, fsync, rename. */
-static int write_file_at(int dirfd, const char *name, const char *text, size_t len, struct berth_err *err)
+int write_file_at(int dirfd, const char *name, const char *text, size_t len, struct berth_err *err)
 {
 	char tmp[300];
 	int fd;
@@ -291,10 +272,11 @@ static int write_file_at(int dirfd, const char *name, const char *text, size_t l
 
 /* --- the store --- */
 
-static int store_fd = -1, lock_fd = -1;
+int store_fd = -1;
+static int lock_fd = -1;
 
 /* Open (creating) the store and take its lock, shared or exclusive. */
-static int store_open(int exclusive, struct berth_err *err)
+int store_open(int exclusive, struct berth_err *err)
 {
 	static const char *const dirs[] = { "blobs", "blobs/sha256", "rootfs", "images", "tags", "tmp" };
 
@@ -318,7 +300,7 @@ static int store_open(int exclusive, struct berth_err *err)
 	return 0;
 }
 
-static int store_has(const char *what, const char *digest, const char *file)
+int store_has(const char *what, const char *digest, const char *file)
 {
 	char path[600];
 	struct stat st;
@@ -327,7 +309,7 @@ static int store_has(const char *what, const char *digest, const char *file)
 }
 
 /* The unit whose Image= is the tag REF ("name:tag"), if any. */
-static const char *in_use_ref(const char *ref)
+const char *in_use_ref(const char *ref)
 {
 	size_t rl = strlen(ref);
 
@@ -338,7 +320,7 @@ static const char *in_use_ref(const char *ref)
 	return NULL;
 }
 
-static const char *in_use_by(const char *digest)
+const char *in_use_by(const char *digest)
 {
 	size_t dl = strlen(digest);
 
@@ -369,7 +351,7 @@ static int tag_write(const char *name, const char *tag, const char *digest, stru
 }
 
 /* Every tag: calls FN(name, tag, digest) (NAME unescaped). */
-static void tags_each(void (*fn)(const char *, const char *, const char *, void *), void *arg)
+void tags_each(void (*fn)(const char *, const char *, const char *, void *), void *arg)
 {
 	char path[600];
 	DIR *td;
@@ -413,274 +395,6 @@ static void tags_each(void (*fn)(const char *, const char *, const char *, void 
 		closedir(nd);
 	}
 	closedir(td);
-}
-
-/* --- the sandbox --- */
-
-/* The allowlist the unpacking child runs under: file system calls on its own
- * tree, memory, and exit. Everything else (sockets, exec, ptrace, mount,
- * namespaces, keyrings, ...) fails with EPERM. */
-static int sandbox_filter(struct berth_bpf *out, struct berth_err *err)
-{
-	static const char *const allow[] = {
-		"read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close", "openat", "openat2",
-		"newfstatat", "fstat", "statx", "mkdirat", "unlinkat", "symlinkat", "linkat", "renameat",
-		"renameat2", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat", "mknodat", "readlinkat",
-		"getdents64", "fcntl", "dup", "dup2", "dup3", "brk", "mmap", "munmap", "mremap", "madvise",
-		"mprotect", "exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "getpid", "gettid",
-		"clock_gettime", "ftruncate", "fsync", "umask", "getuid", "geteuid",
-		"getgid", "getegid", "close_range", "futex",
-	};
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	int rc;
-
-	if (!ctx)
-		return berth_err_set(err, ENOMEM, "seccomp_init");
-	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(allow[i]);
-
-		if (nr != __NR_SCMP_ERROR && seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
-			seccomp_release(ctx);
-			return berth_err_set(err, EINVAL, "seccomp: cannot allow %s", allow[i]);
-		}
-	}
-	rc = berth_seccomp_export(ctx, out, err);
-	seccomp_release(ctx);
-	return rc;
-}
-
-static int send_fd(int sock, int fd)
-{
-	char ctl[CMSG_SPACE(sizeof(int))] = { 0 }, b = 'F';
-	struct iovec iov = { &b, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char ctl[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { &b, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *cm;
-	int fd = -1;
-
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
-/* In the child: its namespaces are made; become root of its user namespace
- * (host id UID_BASE), make TREEFD (the idmapped staging directory) the only
- * writable thing in an otherwise empty, read-only root, and return a
- * descriptor of it. SCRATCH is an empty directory to build that root on. */
-static int sandbox_enter(int treefd, const char *scratch, const struct berth_bpf *filter, struct berth_err *err)
-{
-	/* What unpacking needs inside its own namespace: set owners and modes
-	 * (setuid/setgid bits included) as the archive says, whatever the
-	 * directory permissions the archive set before. */
-	uint64_t keep = (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_FOWNER) |
-			(1ull << CAP_FSETID);
-	int rootfd;
-
-	/* Still host uid 0 (unmapped here, but the owner of the 0700 store
-	 * directories on the way): reach SCRATCH and cover it with the
-	 * sandbox's root, a tmpfs owned by the namespace's root. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return berth_err_sys(err, "make / private");
-	if (mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=16k,uid=0,gid=0") < 0)
-		return berth_err_sys(err, "mount the sandbox's root");
-	if (chdir(scratch) < 0)
-		return berth_err_sys(err, "enter the sandbox's root");
-	/* Then become that root (host id UID_BASE): what it creates has ids
-	 * the idmapped staging directory can hold. */
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		return berth_err_sys(err, "become root of the sandbox's user namespace");
-	if (mkdir("target", 0755) < 0)
-		return berth_err_sys(err, "sandbox root");
-	if (syscall(SYS_move_mount, treefd, "", AT_FDCWD, "target", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return berth_err_sys(err, "attach the staging directory");
-	close(treefd);
-	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return berth_err_sys(err, "pivot_root into the sandbox");
-	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return berth_err_sys(err, "make the sandbox's root read-only");
-	rootfd = open("/target", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return berth_err_sys(err, "open the staging directory");
-	umask(0);
-	if (berth_caps_apply(keep, 0, 0, NULL, 0, err) < 0)
-		return -1;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return berth_err_sys(err, "no_new_privs");
-	if (berth_seccomp_load(filter, err) < 0)
-		return -1;
-	return rootfd;
-}
-
-/* Run FN(rootfd, ARG) in a sandboxed child whose only writable path is
- * TARGET, seen through an idmapped mount so that its ids 0..65535 are the
- * on-disk ids 0..65535 while the process runs as host ids UID_BASE... (which
- * own nothing anywhere else). SCRATCH is an empty directory. The child keeps
- * the descriptors in KEEP[0..NKEEP) (at the same numbers) and fd 2. Returns 0, or
- * -1 with ERR (the child's own error, if it reported one). */
-static int sandbox_run(const char *target, const char *scratch, int (*fn)(int, void *, struct berth_err *),
-		       void *arg, const int *keep, int nkeep, struct berth_err *err)
-{
-	struct berth_bpf filter = { 0 };
-	int sv[2], status, treefd = -1, userns = -1;
-	char path[64], map[64], msg[BERTH_ERR_MSG + 2];
-	ssize_t n;
-	pid_t pid;
-
-	if (!o.uid_base)
-		return berth_err_set(err, EINVAL, "no id range for the import sandbox (--uid-base)");
-	if (sandbox_filter(&filter, err) < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		berth_bpf_free(&filter);
-		return berth_err_sys(err, "socketpair");
-	}
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		berth_bpf_free(&filter);
-		close(sv[0]);
-		close(sv[1]);
-		return berth_err_sys(err, "fork");
-	}
-	if (pid == 0) {
-		struct berth_err cerr = { 0 };
-		int fd, rootfd, rc;
-
-		close(sv[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* Nothing of the parent's but what FN needs. */
-		for (fd = 3; fd < 65536; fd++) {
-			int k = fd == sv[1];
-
-			for (int i = 0; i < nkeep && !k; i++)
-				k = keep[i] == fd;
-			if (!k)
-				close(fd);
-		}
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd >= 0) {
-			int keep0 = 0;
-
-			for (int i = 0; i < nkeep; i++)
-				keep0 |= keep[i] == 0;
-			if (!keep0)
-				dup2(fd, 0);
-			dup2(fd, 1); /* not berthd's client */
-			close(fd);
-		}
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-			    CLONE_NEWCGROUP) < 0) {
-			berth_err_sys(&cerr, "unshare");
-			goto child_fail;
-		}
-		if (write(sv[1], "R", 1) != 1 || (fd = recv_fd(sv[1])) < 0) {
-			berth_err_set(&cerr, EPIPE, "the parent did not set the sandbox up");
-			goto child_fail;
-		}
-		rootfd = sandbox_enter(fd, scratch, &filter, &cerr);
-		if (rootfd < 0)
-			goto child_fail;
-		rc = fn(rootfd, arg, &cerr);
-		if (rc < 0)
-			goto child_fail;
-		_exit(0);
-child_fail:
-		msg[0] = 'E';
-		berth_err_str(&cerr, msg + 1, sizeof(msg) - 1);
-		if (write(sv[1], msg, strlen(msg)) < 0)
-			_exit(2);
-		_exit(1);
-	}
-	close(sv[1]);
-	berth_bpf_free(&filter);
-	/* The child has its user namespace: map it, and hand it the staging
-	 * directory idmapped into it. */
-	if (read(sv[0], msg, 1) != 1) {
-		berth_err_set(err, EPIPE, "the sandbox did not start");
-		goto kill;
-	}
-	snprintf(map, sizeof(map), "0 %" PRIu32 " 65536\n", o.uid_base);
-	for (int i = 0; i < 2; i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map");
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
-			berth_err_sys(err, "write %s", path);
-			if (fd >= 0)
-				close(fd);
-			goto kill;
-		}
-		close(fd);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	userns = open(path, O_RDONLY | O_CLOEXEC);
-	treefd = (int)syscall(SYS_open_tree, AT_FDCWD, target, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (userns < 0 || treefd < 0) {
-		berth_err_sys(err, "open_tree %s", target);
-		goto kill;
-	}
-	{
-		struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						       MOUNT_ATTR_NOEXEC,
-					   .userns_fd = (uint64_t)userns };
-
-		if (syscall(SYS_mount_setattr, treefd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-			berth_err_sys(err, "idmap %s for the sandbox", target);
-			goto kill;
-		}
-	}
-	if (send_fd(sv[0], treefd) < 0) {
-		berth_err_sys(err, "pass the staging directory to the sandbox");
-		goto kill;
-	}
-	close(treefd);
-	close(userns);
-	treefd = userns = -1;
-	n = read(sv[0], msg, sizeof(msg) - 1);
-	close(sv[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && n <= 0)
-		return 0;
-	if (n > 1 && msg[0] == 'E') {
-		/* The child's words: it unpacked hostile input, so keep them
-		 * printable and bounded. */
-		msg[n] = '\0';
-		for (char *p = msg + 1; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-				*p = '?';
-		return berth_err_set(err, 0, "%s", msg + 1);
-	}
-	if (WIFSIGNALED(status))
-		return berth_err_set(err, 0, "the unpacking sandbox was killed by signal %d", WTERMSIG(status));
-	return berth_err_set(err, 0, "the unpacking sandbox failed (status %d)", WEXITSTATUS(status));
-kill:
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	close(sv[0]);
-	if (treefd >= 0)
-		close(treefd);
-	if (userns >= 0)
-		close(userns);
-	return -1;
 }
 
 /* --- import --- */
@@ -745,6 +459,33 @@ struct image {
 
 /* Verify the blob blobs/sha256/HEX named by descriptor D: its size and its
  * digest. With TEXT, read it whole (a JSON document) into *TEXT. */
+/* The staged file REL (at most MAX bytes), whole and NUL-terminated (free()
+ * it), with its length and digest. NULL with ERR. */
+static char *read_staged(int outer, const char *rel, uint64_t max, size_t *len, char digest[BERTH_DIGEST_LEN + 1],
+			 struct berth_err *err)
+{
+	struct stat st;
+	uint64_t size;
+	char *buf;
+	int fd = open_beneath(outer, rel, max, &st, err);
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return berth_err_set(err, ENOMEM, "out of memory"), NULL;
+	}
+	if (hash_fd(fd, digest, &size, buf, (size_t)st.st_size, err) < 0) {
+		close(fd);
+		free(buf);
+		return berth_err_prefix(err, "%s", rel), NULL;
+	}
+	close(fd);
+	*len = size;
+	return buf;
+}
+
 static int check_blob(int outer, const struct berth_descriptor *d, const char *what, struct image *im,
 		      char **text, size_t *tlen, struct berth_err *err)
 {
@@ -753,22 +494,25 @@ static int check_blob(int outer, const struct berth_descriptor *d, const char *w
 	char got[BERTH_DIGEST_LEN + 1];
 	uint64_t size;
 	char *buf = NULL;
-	int fd;
 
 	snprintf(b->path, sizeof(b->path), "blobs/sha256/%s", d->digest + 7);
-	fd = open_beneath(outer, b->path, text ? META_MAX : UINT64_MAX, &st, err);
-	if (fd < 0)
-		return berth_err_prefix(err, "%s %s", what, d->digest);
-	if (text && !(buf = malloc((size_t)st.st_size + 1))) {
+	if (text) {
+		size_t n = 0;
+
+		buf = read_staged(outer, b->path, META_MAX, &n, got, err);
+		if (!buf)
+			return berth_err_prefix(err, "%s %s", what, d->digest);
+		size = n;
+	} else {
+		int fd = open_beneath(outer, b->path, UINT64_MAX, &st, err), rc;
+
+		if (fd < 0)
+			return berth_err_prefix(err, "%s %s", what, d->digest);
+		rc = hash_fd(fd, got, &size, NULL, 0, err);
 		close(fd);
-		return berth_err_set(err, ENOMEM, "out of memory");
+		if (rc < 0)
+			return berth_err_prefix(err, "%s %s", what, d->digest);
 	}
-	if (hash_fd(fd, got, &size, buf, text ? (size_t)st.st_size : 0, err) < 0) {
-		close(fd);
-		free(buf);
-		return berth_err_prefix(err, "%s %s", what, d->digest);
-	}
-	close(fd);
 	if (strcmp(got, d->digest) != 0 || size != (uint64_t)d->size) {
 		free(buf);
 		if (strcmp(got, d->digest) != 0)
@@ -812,21 +556,12 @@ static int read_oci(int outer, struct image *im, struct berth_err *err)
 	cleanup_free char *index = NULL;
 	char *ntext = NULL;
 	size_t len, nlen;
-	struct stat st;
-	int n, fd, chosen = -1;
-	uint64_t sz;
+	int n, chosen = -1;
 	char dg[BERTH_DIGEST_LEN + 1];
 
-	fd = open_beneath(outer, "index.json", META_MAX, &st, err);
-	if (fd < 0)
+	index = read_staged(outer, "index.json", META_MAX, &len, dg, err);
+	if (!index)
 		return -1;
-	index = malloc((size_t)st.st_size + 1);
-	if (!index || hash_fd(fd, dg, &sz, index, (size_t)st.st_size, err) < 0) {
-		close(fd);
-		return index ? berth_err_prefix(err, "index.json") : berth_err_set(err, ENOMEM, "out of memory");
-	}
-	close(fd);
-	len = sz;
 	n = berth_oci_index_parse(index, len, ds, 64, err);
 	if (n < 0)
 		return berth_err_prefix(err, "index.json");
@@ -862,16 +597,12 @@ static int read_oci(int outer, struct image *im, struct berth_err *err)
 			return berth_err_set(err, EINVAL, "image index %s has no linux/amd64 manifest", pick.digest);
 		pick = nested[chosen];
 	}
-	if (pick.media != BERTH_MEDIA_OCI_MANIFEST && pick.media != BERTH_MEDIA_DOCKER_MANIFEST)
-		return berth_err_set(err, EINVAL, "index.json: unsupported media type %s", pick.media_name);
+	/* The parsers admit only known media types: PICK is a manifest now. */
 	if (check_blob(outer, &pick, "manifest", im, &im->manifest, &im->manifest_len, err) < 0)
 		return -1;
 	memcpy(im->digest, pick.digest, sizeof(im->digest));
 	if (berth_oci_manifest_parse(im->manifest, im->manifest_len, &m, err) < 0)
 		return berth_err_prefix(err, "manifest %s", pick.digest);
-	if (m.config.media != BERTH_MEDIA_OCI_CONFIG && m.config.media != BERTH_MEDIA_DOCKER_CONFIG)
-		return berth_err_set(err, EINVAL, "manifest: config has unsupported media type %s",
-				     m.config.media_name);
 	if (check_blob(outer, &m.config, "config", im, &im->config, &im->config_len, err) < 0)
 		return -1;
 	if (berth_image_config_parse(im->config, im->config_len, &cfg, err) < 0)
@@ -886,9 +617,6 @@ static int read_oci(int outer, struct image *im, struct berth_err *err)
 	for (int i = 0; i < m.nlayers; i++) {
 		char what[32];
 
-		if (m.layers[i].media != BERTH_MEDIA_LAYER_TAR && m.layers[i].media != BERTH_MEDIA_LAYER_GZIP)
-			return berth_err_set(err, EINVAL, "layer %d: unsupported media type %s", i + 1,
-					     m.layers[i].media_name);
 		snprintf(what, sizeof(what), "layer %d", i + 1);
 		if (check_blob(outer, &m.layers[i], what, im, NULL, NULL, err) < 0)
 			return -1;
@@ -908,36 +636,24 @@ static int read_docker(int outer, struct image *im, struct berth_err *err)
 	struct berth_image_config cfg = { 0 };
 	cleanup_free char *man = NULL;
 	struct stat st;
-	uint64_t sz;
+	size_t sz;
 	char dg[BERTH_DIGEST_LEN + 1];
 	int n, fd;
 
 	im->docker = 1;
-	fd = open_beneath(outer, "manifest.json", META_MAX, &st, err);
-	if (fd < 0)
+	man = read_staged(outer, "manifest.json", META_MAX, &sz, dg, err);
+	if (!man)
 		return -1;
-	man = malloc((size_t)st.st_size + 1);
-	if (!man || hash_fd(fd, dg, &sz, man, (size_t)st.st_size, err) < 0) {
-		close(fd);
-		return man ? berth_err_prefix(err, "manifest.json") : berth_err_set(err, ENOMEM, "out of memory");
-	}
-	close(fd);
 	n = berth_docker_manifest_parse(man, sz, di, 2, err);
 	if (n < 0)
 		return berth_err_prefix(err, "manifest.json");
 	if (n != 1)
 		return berth_err_set(err, EINVAL, "manifest.json lists %s images; import one at a time",
 				     n ? "several" : "no");
-	fd = open_beneath(outer, di[0].config, META_MAX, &st, err);
-	if (fd < 0)
+	im->config = read_staged(outer, di[0].config, META_MAX, &im->config_len, im->digest, err);
+	if (!im->config)
 		return berth_err_prefix(err, "config");
-	im->config = malloc((size_t)st.st_size + 1);
-	if (!im->config || hash_fd(fd, im->digest, &sz, im->config, (size_t)st.st_size, err) < 0) {
-		close(fd);
-		return im->config ? berth_err_prefix(err, "config") : berth_err_set(err, ENOMEM, "out of memory");
-	}
-	close(fd);
-	im->config_len = sz;
+	sz = im->config_len;
 	snprintf(im->blobs[0].path, sizeof(im->blobs[0].path), "%s", di[0].config);
 	memcpy(im->blobs[0].digest, im->digest, sizeof(im->digest));
 	im->blobs[0].size = sz;
@@ -988,23 +704,9 @@ static int read_docker(int outer, struct image *im, struct berth_err *err)
 /* The signature bundle the archive carries (berth-sign appends it), or NULL. */
 static char *read_bundle(int outer, size_t *len, struct berth_err *err)
 {
-	struct stat st;
 	char dg[BERTH_DIGEST_LEN + 1];
-	uint64_t sz;
-	char *text;
-	int fd = open_beneath(outer, BERTH_SIG_MEMBER, BERTH_TRUST_DOC_MAX, &st, err);
 
-	if (fd < 0)
-		return NULL;
-	text = malloc((size_t)st.st_size + 1);
-	if (!text || hash_fd(fd, dg, &sz, text, (size_t)st.st_size, err) < 0) {
-		free(text);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*len = sz;
-	return text;
+	return read_staged(outer, BERTH_SIG_MEMBER, BERTH_TRUST_DOC_MAX, len, dg, err);
 }
 
 /* The trust policy for this image: 0 (with SIG filled when signed), -1. */
@@ -1034,7 +736,7 @@ static int check_trust(int record, const char *bundle, size_t blen, const char *
 	return 0;
 }
 
-static const char *tag_of(const char *ref, char *name)
+const char *tag_of(const char *ref, char *name)
 {
 	const char *c = strrchr(ref, ':');
 
@@ -1165,7 +867,7 @@ static int cmd_import(const char *tag_opt)
 
 		snprintf(target, sizeof(target), "%s/outer", stage);
 		snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
-		if (sandbox_run(target, scratch, unpack, &a, &in, 1, &err) < 0) {
+		if (berth_sandbox_run(target, scratch, o.uid_base, unpack, &a, &in, 1, &err) < 0) {
 			berth_err_prefix(&err, "archive");
 			goto out;
 		}
@@ -1241,7 +943,7 @@ static int cmd_import(const char *tag_opt)
 
 			snprintf(target, sizeof(target), "%s/rootfs", stage);
 			snprintf(scratch, sizeof(scratch), "%s/sandbox", stage);
-			if (sandbox_run(target, scratch, unpack, &a, layer_fds, nlayer_fds, &err) < 0)
+			if (berth_sandbox_run(target, scratch, o.uid_base, unpack, &a, layer_fds, nlayer_fds, &err) < 0)
 				goto out;
 		}
 	}
@@ -1353,7 +1055,7 @@ static int cmd_import(const char *tag_opt)
 		if (tag_write(name, tag, im.digest, &err) < 0)
 			goto out;
 	}
-	human(im.layer_bytes, human_b, sizeof(human_b));
+	berth_format_size((double)im.layer_bytes, human_b, sizeof(human_b));
 	say("%s %s\n", present ? "already in the store:" : "imported", tag_ref);
 	say("  digest  %s (%s, %d layer%s, %s)\n", im.digest, im.docker ? "docker-save" : "OCI", im.nlayers,
 	    im.nlayers == 1 ? "" : "s", human_b);
@@ -1387,542 +1089,6 @@ out:
 	free(im.config);
 	if (rc != BERTH_OK)
 		return fail(&err);
-	return finish(BERTH_OK, "%s", "");
-}
-
-/* --- ls, inspect, rm, prune --- */
-
-struct tagrow {
-	char ref[272];
-	char digest[BERTH_DIGEST_LEN + 1];
-};
-static struct tagrow rows[4096];
-static int nrows;
-
-static void collect(const char *name, const char *tag, const char *digest, void *arg)
-{
-	(void)arg;
-	if (nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
-		snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "%.128s:%.128s", name, tag);
-		memcpy(rows[nrows].digest, digest, BERTH_DIGEST_LEN + 1);
-		nrows++;
-	}
-}
-
-static int row_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct tagrow *)a)->ref, ((const struct tagrow *)b)->ref);
-}
-
-/* A field of an image's info ("format", "imported", ...) into OUT. */
-static int info_field(const char *info, const char *key, char *out, size_t len)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\n%s ", key);
-	p = strstr(info, k);
-	if (!p) {
-		snprintf(out, len, "-");
-		return -1;
-	}
-	p += strlen(k);
-	snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
-	return 0;
-}
-
-static char *read_info(const char *digest, struct berth_err *err)
-{
-	char path[600];
-	size_t len;
-
-	if (berth_store_path(o.store, "images", digest, "info", path, sizeof(path)) < 0)
-		return NULL;
-	return berth_store_read(path, 1 << 20, &len, err);
-}
-
-static void json_str(const char *s)
-{
-	say("\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			say("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			say("\\u%04x", (unsigned char)*s);
-		else
-			say("%c", *s);
-	}
-	say("\"");
-}
-
-static int cmd_ls(void)
-{
-	struct berth_err err = { 0 };
-	DIR *d;
-	struct dirent *e;
-	char path[600];
-	int first = 1;
-
-	if (store_open(0, &err) < 0)
-		return fail(&err);
-	nrows = 0;
-	tags_each(collect, NULL);
-	/* Images without a tag are listed too (prune removes them). */
-	snprintf(path, sizeof(path), "%s/images", o.store);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char dg[BERTH_DIGEST_LEN + 8];
-		int tagged = 0;
-
-		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
-			continue;
-		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
-		for (int i = 0; i < nrows && !tagged; i++)
-			tagged = strcmp(rows[i].digest, dg) == 0;
-		if (!tagged && nrows < (int)(sizeof(rows) / sizeof(rows[0]))) {
-			snprintf(rows[nrows].ref, sizeof(rows[nrows].ref), "<none>");
-			memcpy(rows[nrows].digest, dg, BERTH_DIGEST_LEN + 1);
-			nrows++;
-		}
-	}
-	if (d)
-		closedir(d);
-	qsort(rows, (size_t)nrows, sizeof(rows[0]), row_cmp);
-	if (o.json)
-		say("[");
-	else
-		say("%-40s %-19s %-11s %-10s %-20s %s\n", "IMAGE", "DIGEST", "FORMAT", "SIZE", "IMPORTED", "SIGNED");
-	for (int i = 0; i < nrows; i++) {
-		cleanup_free char *info = read_info(rows[i].digest, &err);
-		char fmt[32], when[32], bytes[32], sg[128], size_h[32];
-		const char *user = in_use_by(rows[i].digest);
-
-		if (!info)
-			continue;
-		info_field(info, "format", fmt, sizeof(fmt));
-		info_field(info, "imported", when, sizeof(when));
-		info_field(info, "layer-bytes", bytes, sizeof(bytes));
-		human(strtoull(bytes, NULL, 10), size_h, sizeof(size_h));
-		if (info_field(info, "signed", sg, sizeof(sg)) == 0) {
-			char key[32] = "";
-			unsigned long long ver = 0;
-
-			sscanf(sg, "%31s %llu", key, &ver);
-			snprintf(sg, sizeof(sg), "%s v%llu", key, ver);
-		} else {
-			snprintf(sg, sizeof(sg), "no");
-		}
-		if (o.json) {
-			say("%s{\"image\":", first ? "" : ",");
-			json_str(rows[i].ref);
-			say(",\"digest\":\"%s\",\"format\":", rows[i].digest);
-			json_str(fmt);
-			say(",\"layer_bytes\":%s,\"imported\":", bytes);
-			json_str(when);
-			say(",\"signed\":");
-			json_str(sg);
-			say(",\"used_by\":");
-			json_str(user ? user : "");
-			say("}");
-			first = 0;
-		} else {
-			say("%-40s %.19s %-11s %-10s %-20s %s%s%s\n", rows[i].ref, rows[i].digest, fmt, size_h, when, sg,
-			    user ? "  used by " : "", user ? user : "");
-		}
-	}
-	if (o.json)
-		say("]\n");
-	return finish(BERTH_OK, "%s", "");
-}
-
-static int cmd_inspect(const char *ref)
-{
-	struct berth_err err = { 0 };
-	char digest[BERTH_DIGEST_LEN + 1], path[600];
-	cleanup_free char *info = NULL, *config = NULL;
-	size_t len;
-
-	if (store_open(0, &err) < 0)
-		return fail(&err);
-	if (berth_digest_valid(ref))
-		snprintf(digest, sizeof(digest), "%s", ref);
-	else if (berth_store_resolve(o.store, ref, digest, &err) < 0)
-		return fail(&err);
-	info = read_info(digest, &err);
-	if (!info) {
-		berth_err_set(&err, ENOENT, "image %s is not in the store", ref);
-		return fail(&err);
-	}
-	berth_store_path(o.store, "images", digest, "config.json", path, sizeof(path));
-	config = berth_store_read(path, META_MAX, &len, &err);
-	nrows = 0;
-	tags_each(collect, NULL);
-	say("image %s\n", digest);
-	for (int i = 0; i < nrows; i++)
-		if (strcmp(rows[i].digest, digest) == 0)
-			say("tag %s\n", rows[i].ref);
-	say("%s", strchr(info, '\n') ? strchr(info, '\n') + 1 : "");
-	berth_store_path(o.store, "rootfs", digest, NULL, path, sizeof(path));
-	say("rootfs %s\n", path);
-	if (in_use_by(digest))
-		say("used-by %s\n", in_use_by(digest));
-	if (config)
-		say("config %s\n", config);
-	return finish(BERTH_OK, "%s", "");
-}
-
-/* Blobs no image's info names: removed. Returns bytes freed. */
-static uint64_t gc_blobs(int *count)
-{
-	char path[600], **keep = NULL;
-	size_t nkeep = 0, cap = 0;
-	uint64_t freed = 0;
-	DIR *d;
-	struct dirent *e;
-
-	*count = 0;
-	snprintf(path, sizeof(path), "%s/images", o.store);
-	d = opendir(path);
-	if (!d)
-		return 0; /* no record readable: no blob is known unneeded */
-	while ((e = readdir(d))) {
-		char ip[1200], *info, *p;
-		size_t len;
-		struct berth_err err = { 0 };
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(ip, sizeof(ip), "%s/%s/info", path, e->d_name);
-		info = berth_store_read(ip, 1 << 20, &len, &err);
-		if (!info) {
-			/* An unreadable record: keep every blob (never lose data on a guess). */
-			closedir(d);
-			for (size_t i = 0; i < nkeep; i++)
-				free(keep[i]);
-			free(keep);
-			return 0;
-		}
-		for (p = info; (p = strstr(p, "\n")); p++) {
-			char dg[BERTH_DIGEST_LEN + 1];
-
-			if ((sscanf(p + 1, "layer %71s", dg) == 1 || sscanf(p + 1, "blob %71s", dg) == 1) &&
-			    berth_digest_valid(dg)) {
-				if (nkeep == cap) {
-					char **nk = realloc(keep, (cap = cap ? cap * 2 : 64) * sizeof(*keep));
-
-					if (!nk)
-						break;
-					keep = nk;
-				}
-				keep[nkeep++] = strdup(dg + 7);
-			}
-		}
-		free(info);
-	}
-	if (d)
-		closedir(d);
-	snprintf(path, sizeof(path), "%s/blobs/sha256", o.store);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		int kept = 0;
-		struct stat st;
-		char bp[1200];
-
-		if (e->d_name[0] == '.')
-			continue;
-		for (size_t i = 0; i < nkeep && !kept; i++)
-			kept = keep[i] && strcmp(keep[i], e->d_name) == 0;
-		snprintf(bp, sizeof(bp), "%s/%s", path, e->d_name);
-		if (!kept && lstat(bp, &st) == 0 && unlink(bp) == 0) {
-			freed += (uint64_t)st.st_blocks * 512;
-			(*count)++;
-		}
-	}
-	if (d)
-		closedir(d);
-	for (size_t i = 0; i < nkeep; i++)
-		free(keep[i]);
-	free(keep);
-	return freed;
-}
-
-/* Remove the image DIGEST (its tags must be gone): record first (the image
- * stops existing), then its root. Returns bytes freed. */
-static uint64_t remove_image(const char *digest)
-{
-	char path[600];
-	uint64_t freed = 0;
-
-	berth_store_path(o.store, "images", digest, NULL, path, sizeof(path));
-	rm_rf(path);
-	berth_store_path(o.store, "rootfs", digest, NULL, path, sizeof(path));
-	freed = du(path);
-	rm_rf(path);
-	return freed;
-}
-
-static int digest_tagged(const char *digest)
-{
-	for (int i = 0; i < nrows; i++)
-		if (strcmp(rows[i].digest, digest) == 0)
-			return 1;
-	return 0;
-}
-
-static int untag(const char *ref)
-{
-	char name[129], esc[130], path[800];
-	const char *tag = tag_of(ref, name);
-
-	berth_store_name_escape(name, esc);
-	snprintf(path, sizeof(path), "%s/tags/%s/%s", o.store, esc, tag);
-	if (unlink(path) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/tags/%s", o.store, esc);
-	rmdir(path); /* fails while other tags of NAME remain */
-	return 0;
-}
-
-static int cmd_rm(int argc, char **argv)
-{
-	struct berth_err err = { 0 };
-	uint64_t freed = 0;
-	int images = 0, blobs = 0;
-	char hb[32];
-
-	if (store_open(1, &err) < 0)
-		return fail(&err);
-	/* All checked first: a refused rm changes nothing. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < argc; i++) {
-			char digest[BERTH_DIGEST_LEN + 1];
-			int by_digest = berth_digest_valid(argv[i]) || strchr(argv[i], '@');
-			const char *user;
-			int others = 0;
-
-			nrows = 0;
-			tags_each(collect, NULL);
-			if (berth_digest_valid(argv[i])) {
-				snprintf(digest, sizeof(digest), "%s", argv[i]);
-				if (!store_has("images", digest, "info")) {
-					berth_err_set(&err, ENOENT, "image %s is not in the store", argv[i]);
-					return fail(&err);
-				}
-			} else if (berth_store_resolve(o.store, argv[i], digest, &err) < 0) {
-				return fail(&err);
-			}
-			/* Tags of this image that stay: not named by any argument
-			 * (in the check pass, all arguments are to go). */
-			for (int r = 0; r < nrows; r++) {
-				int going = 0;
-
-				for (int k = 0; k < argc && !going; k++)
-					going = (pass == 0 || k == i) && strcmp(rows[r].ref, argv[k]) == 0;
-				others += strcmp(rows[r].digest, digest) == 0 && !going;
-			}
-			user = by_digest ? NULL : in_use_ref(argv[i]);
-			if (user) {
-				berth_err_set(&err, EBUSY, "tag %s is named by unit %s (remove or change the unit first)",
-					      argv[i], user);
-				return fail(&err);
-			}
-			user = in_use_by(digest);
-			if ((by_digest || !others) && user) {
-				berth_err_set(&err, EBUSY, "image %s is used by unit %s (remove or change the unit first)",
-					      argv[i], user);
-				return fail(&err);
-			}
-			if (pass == 0)
-				continue;
-			if (by_digest) {
-				for (int r = 0; r < nrows; r++)
-					if (strcmp(rows[r].digest, digest) == 0)
-						untag(rows[r].ref);
-			} else {
-				untag(argv[i]);
-				say("untagged %s\n", argv[i]);
-			}
-			nrows = 0;
-			tags_each(collect, NULL);
-			if (!digest_tagged(digest)) {
-				freed += remove_image(digest);
-				images++;
-				say("deleted %s\n", digest);
-			}
-		}
-	}
-	freed += gc_blobs(&blobs);
-	human(freed, hb, sizeof(hb));
-	return finish(BERTH_OK, "%d image%s and %d blob%s removed, %s freed", images, images == 1 ? "" : "s", blobs,
-		      blobs == 1 ? "" : "s", hb);
-}
-
-static int cmd_prune(void)
-{
-	struct berth_err err = { 0 };
-	uint64_t freed = 0;
-	int images = 0, blobs = 0, stale = 0;
-	char path[600], hb[32];
-	DIR *d;
-	struct dirent *e;
-
-	if (store_open(1, &err) < 0)
-		return fail(&err);
-	nrows = 0;
-	tags_each(collect, NULL);
-	/* Untagged images no unit uses. */
-	snprintf(path, sizeof(path), "%s/images", o.store);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char dg[BERTH_DIGEST_LEN + 8];
-
-		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
-			continue;
-		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
-		if (!digest_tagged(dg) && !in_use_by(dg)) {
-			freed += remove_image(dg);
-			images++;
-			say("deleted %s\n", dg);
-		}
-	}
-	if (d)
-		closedir(d);
-	/* Roots without a record (an import cut short between its renames). */
-	snprintf(path, sizeof(path), "%s/rootfs", o.store);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char dg[BERTH_DIGEST_LEN + 8], rp[1200];
-
-		if (e->d_name[0] == '.' || strlen(e->d_name) != 64)
-			continue;
-		snprintf(dg, sizeof(dg), "sha256:%.64s", e->d_name);
-		if (!store_has("images", dg, "info")) {
-			snprintf(rp, sizeof(rp), "%s/%s", path, e->d_name);
-			freed += du(rp);
-			rm_rf(rp);
-			stale++;
-		}
-	}
-	if (d)
-		closedir(d);
-	/* Staging left by an import that was killed (we hold the lock: none runs). */
-	snprintf(path, sizeof(path), "%s/tmp", o.store);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char tp[1200];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(tp, sizeof(tp), "%s/%s", path, e->d_name);
-		freed += du(tp);
-		rm_rf(tp);
-		stale++;
-	}
-	if (d)
-		closedir(d);
-	freed += gc_blobs(&blobs);
-	human(freed, hb, sizeof(hb));
-	return finish(BERTH_OK, "%d image%s, %d blob%s and %d leftover%s removed, %s freed", images,
-		      images == 1 ? "" : "s", blobs, blobs == 1 ? "" : "s", stale, stale == 1 ? "" : "s", hb);
-}
-
-/* --- trust --- */
-
-static int cmd_trust_update(void)
-{
-	struct berth_err err = { 0 };
-	struct berth_pubkey root;
-	struct berth_delegation d;
-	char text[BERTH_TRUST_DOC_MAX + 1], exp[32];
-	size_t len = 0;
-	cleanup_close int tfd = -1;
-
-	while (len < sizeof(text)) {
-		ssize_t n = read(0, text + len, sizeof(text) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > BERTH_TRUST_DOC_MAX) {
-		berth_err_set(&err, EFBIG, "delegation: more than %d bytes", BERTH_TRUST_DOC_MAX);
-		return fail(&err);
-	}
-	if (store_open(1, &err) < 0 || berth_pubkey_load(o.root_pub, &root, &err) < 0)
-		return fail(&err);
-	if (mkdir(o.trust_dir, 0700) < 0 && errno != EEXIST) {
-		berth_err_sys(&err, "create %s", o.trust_dir);
-		return fail(&err);
-	}
-	tfd = open(o.trust_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (tfd < 0) {
-		berth_err_sys(&err, "open %s", o.trust_dir);
-		return fail(&err);
-	}
-	if (berth_trust_update(tfd, &root, text, len, (int64_t)time(NULL), &d, &err) < 0)
-		return fail(&err);
-	iso_time(d.expires, exp, sizeof(exp));
-	say("delegation version %" PRIu64 " in force, expires %s, signed by root key %s\n", d.version, exp, d.signer);
-	for (int i = 0; i < d.nkeys; i++) {
-		say("  key %s may sign:", d.keys[i].key.id);
-		for (int k = 0; k < d.keys[i].nnames; k++)
-			say(" %s", d.keys[i].names[k]);
-		say("\n");
-	}
-	return finish(BERTH_OK, "%s", "");
-}
-
-static int cmd_trust_show(void)
-{
-	struct berth_err err = { 0 };
-	struct berth_pubkey root;
-	struct berth_delegation d;
-	char path[600], exp[32];
-	cleanup_free char *text = NULL;
-	size_t len;
-	DIR *dir;
-	struct dirent *e;
-
-	if (berth_pubkey_load(o.root_pub, &root, &err) < 0)
-		return fail(&err);
-	say("root key %s (%s)\n", root.id, o.root_pub);
-	snprintf(path, sizeof(path), "%s/delegation", o.trust_dir);
-	text = berth_store_read(path, BERTH_TRUST_DOC_MAX, &len, &err);
-	if (!text) {
-		say("no delegation yet (one arrives with the first signed image, or berthctl trust update)\n");
-		return finish(BERTH_OK, "%s", "");
-	}
-	if (berth_delegation_verify(text, len, &root, &d, &err) < 0)
-		return fail(&err);
-	iso_time(d.expires, exp, sizeof(exp));
-	say("delegation version %" PRIu64 ", expires %s%s\n", d.version, exp,
-	    d.expires < (int64_t)time(NULL) ? " (EXPIRED: signed images are refused)" : "");
-	for (int i = 0; i < d.nkeys; i++) {
-		say("  key %s may sign:", d.keys[i].key.id);
-		for (int k = 0; k < d.keys[i].nnames; k++)
-			say(" %s", d.keys[i].names[k]);
-		say("\n");
-	}
-	snprintf(path, sizeof(path), "%s/versions", o.trust_dir);
-	dir = opendir(path);
-	while (dir && (e = readdir(dir))) {
-		char vp[1200], *v;
-		size_t vl;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(vp, sizeof(vp), "%s/%s", path, e->d_name);
-		v = berth_store_read(vp, 4096, &vl, &err);
-		if (v) {
-			v[strcspn(v, "\n")] = '\0';
-			say("highest version seen: %s %s\n", e->d_name, v);
-			free(v);
-		}
-	}
-	if (dir)
-		closedir(dir);
 	return finish(BERTH_OK, "%s", "");
 }
 

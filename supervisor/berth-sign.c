@@ -159,37 +159,6 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* A small regular file, whole, into BUF (CAP bytes, NUL-terminated). */
-static int read_text(const char *path, char *buf, size_t cap, size_t *len, struct berth_err *err)
-{
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0)
-		return berth_err_sys(err, "open %s", path);
-	if (fstat(fd, &st) < 0)
-		return berth_err_sys(err, "stat %s", path);
-	if (!S_ISREG(st.st_mode))
-		return berth_err_set(err, 0, "%s: not a regular file", path);
-	if ((uint64_t)st.st_size >= cap)
-		return berth_err_set(err, 0, "%s: larger than %zu bytes", path, cap - 1);
-	while (got < cap - 1) {
-		ssize_t n = read(fd, buf + got, cap - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return berth_err_sys(err, "read %s", path);
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*len = got;
-	return 0;
-}
-
 /* "N" (a version) into *OUT. */
 static int parse_version_arg(const char *s, uint64_t *out)
 {
@@ -876,7 +845,8 @@ static int cmd_sign(int argc, char **argv)
 		if (parse_expires_arg(expires, now, when, &err) < 0)
 			return fail(&err);
 		/* Inputs first: a mistake here should not cost a pass over the archive. */
-		if (berth_seckey_load(key, &sk, &err) < 0 || read_text(dpath, dtext, sizeof(dtext), &dlen, &err) < 0)
+		if (berth_seckey_load(key, &sk, &err) < 0 ||
+		    berth_trust_read_file(dpath, dtext, sizeof(dtext), &dlen, 0, &err) < 0)
 			return fail(&err);
 		if (berth_delegation_parse(dtext, dlen, &d, &err) < 0)
 			return berth_err_prefix(&err, "%s", dpath), fail(&err);

@@ -183,22 +183,6 @@ static void human_time(int64_t us, char *b, size_t len)
 		snprintf(b, len, "%lldd%02lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
 }
 
-static void human_bytes(double v, char *b, size_t len)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	if (v < 0) {
-		snprintf(b, len, "-");
-		return;
-	}
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(b, len, i ? "%.1f%s" : "%.0f%s", v, u[i]);
-}
-
 static double num(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -262,7 +246,7 @@ static int print_table(const char *verb, const char *data, int detail_one)
 
 			human_time((int64_t)num(u, "uptime_us"), up, sizeof(up));
 			last_exit(u, le, sizeof(le));
-			human_bytes(num(u, "memory_bytes"), mem, sizeof(mem));
+			berth_format_size(num(u, "memory_bytes"), mem, sizeof(mem));
 			if (num(u, "pids_max") == -2)
 				snprintf(pids, sizeof(pids), "%d / max", (int)num(u, "pids_current"));
 			else
@@ -304,7 +288,7 @@ static int print_table(const char *verb, const char *data, int detail_one)
 						 (int)num(u, "pids_max"));
 			}
 			last_exit(u, le, sizeof(le));
-			human_bytes(num(u, "pid") > 0 ? num(u, "memory_bytes") : -1, mem, sizeof(mem));
+			berth_format_size(num(u, "pid") > 0 ? num(u, "memory_bytes") : -1, mem, sizeof(mem));
 			printf("%-24s %-9s %-8s %-9s %-8d %-11s %-10s %s\n", str(u, "name"), str(u, "state"), pid, up,
 			       (int)num(u, "restarts"), pids, mem, le);
 			if (str(u, "config_errors")[0])
@@ -361,7 +345,7 @@ static void print_stats(const cJSON *a, const cJSON *b, double wall)
 			       first ? "" : ",", str(u, "name"), cpu, num(u, "memory_bytes"), num(u, "pids_current"),
 			       num(u, "pids_max"));
 		} else {
-			human_bytes(num(u, "memory_bytes"), mem, sizeof(mem));
+			berth_format_size(num(u, "memory_bytes"), mem, sizeof(mem));
 			if (num(u, "pids_max") == -2)
 				snprintf(pids, sizeof(pids), "%d/max", (int)num(u, "pids_current"));
 			else

@@ -341,8 +341,7 @@ int berth_seckey_parse(const char *text, size_t len, struct berth_seckey *k, str
 	return 0;
 }
 
-/* Read the regular file PATH (at most CAP bytes) into BUF. */
-static int read_small(const char *path, char *buf, size_t cap, size_t *len, int private, struct berth_err *err)
+int berth_trust_read_file(const char *path, char *buf, size_t cap, size_t *len, int private, struct berth_err *err)
 {
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -358,7 +357,7 @@ static int read_small(const char *path, char *buf, size_t cap, size_t *len, int 
 		return berth_err_set(err, 0, "%s: secret key is accessible to others (mode %04o); chmod 600 it",
 				     path, (unsigned)(st.st_mode & 07777));
 	for (;;) {
-		ssize_t n = read(fd, buf + got, cap - got);
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -367,7 +366,7 @@ static int read_small(const char *path, char *buf, size_t cap, size_t *len, int 
 		if (n == 0)
 			break;
 		got += (size_t)n;
-		if (got == cap) {
+		if (got == cap - 1) {
 			char c;
 
 			if (read(fd, &c, 1) != 0)
@@ -375,6 +374,7 @@ static int read_small(const char *path, char *buf, size_t cap, size_t *len, int 
 			break;
 		}
 	}
+	buf[got] = '\0';
 	*len = got;
 	return 0;
 }
@@ -384,7 +384,7 @@ int berth_pubkey_load(const char *path, struct berth_pubkey *k, struct berth_err
 	char buf[KEYFILE_MAX + 1];
 	size_t len = 0;
 
-	if (read_small(path, buf, sizeof(buf), &len, 0, err) < 0)
+	if (berth_trust_read_file(path, buf, sizeof(buf), &len, 0, err) < 0)
 		return -1;
 	if (berth_pubkey_parse(buf, len, k, err) < 0)
 		return berth_err_prefix(err, "%s", path);
@@ -397,7 +397,7 @@ int berth_seckey_load(const char *path, struct berth_seckey *k, struct berth_err
 	size_t len = 0;
 	int r;
 
-	r = read_small(path, buf, sizeof(buf), &len, 1, err);
+	r = berth_trust_read_file(path, buf, sizeof(buf), &len, 1, err);
 	if (r == 0 && berth_seckey_parse(buf, len, k, err) < 0)
 		r = berth_err_prefix(err, "%s", path);
 	sodium_memzero(buf, sizeof(buf));

@@ -105,6 +105,11 @@ int berth_trust_check(int statedir, const struct berth_pubkey *root, const char 
 int berth_trust_update(int statedir, const struct berth_pubkey *root, const char *text, size_t len, int64_t now,
 		       struct berth_delegation *d, struct berth_err *err);
 
+/* A small regular file (key, delegation) whole into BUF: at most CAP - 1
+ * bytes, NUL-terminated, length in *LEN; PRIVATE: refused when group or
+ * others may access it (a secret key). */
+int berth_trust_read_file(const char *path, char *buf, size_t cap, size_t *len, int private, struct berth_err *err);
+
 /* Pure: "2027-06-01T00:00:00Z" to Unix seconds (UTC only). */
 int berth_trust_time_parse(const char *s, int64_t *out);
 /* Pure: the reverse, into OUT (21 bytes); -1 outside years 1970-9999. */

@@ -586,3 +586,19 @@ const char *berth_did_you_mean(const char *word, const char *const *candidates, 
 	}
 	return best;
 }
+
+void berth_format_size(double v, char *b, size_t len)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	if (v < 0) {
+		snprintf(b, len, "-");
+		return;
+	}
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(b, len, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}

@@ -30,6 +30,9 @@ void berth_format_time_us(int64_t us, char *buf, size_t len);
  * strict), or "infinity" (BERTH_INFINITY) when ALLOW_INFINITY. Overflow is an error. */
 int berth_parse_size(const char *s, int allow_infinity, int64_t *out);
 
+/* Format a size in bytes for humans ("512B", "1.5MiB"; "-" below 0). */
+void berth_format_size(double v, char *buf, size_t len);
+
 /* A signal: "TERM", "SIGTERM" (any case) or a number 1..64 (SIGRTMIN+N is not
  * accepted). Returns the signal number in *OUT. */
 int berth_parse_signal(const char *s, int *out);
