@@ -6,6 +6,7 @@
  *   berth-image [OPTIONS] ls | inspect REF | rm REF... | prune
  *   berth-image [OPTIONS] trust-update               delegation on stdin
  *   berth-image [OPTIONS] trust-show
+ *   berth-image [OPTIONS] sandbox-check             try the sandbox (imgsandbox.h)
  *
  * Options: --store DIR, --trust-dir DIR, --root-pub FILE, --require-signed
  * yes|no, --uid-base N (the import sandbox's id range), --in-use DIGEST=UNIT or
@@ -1092,12 +1093,35 @@ out:
 	return finish(BERTH_OK, "%s", "");
 }
 
+/* berth-image sandbox-check: the import sandbox tried, on this kernel, with
+ * what it must not do (imgsandbox.h); exit 0 only if each got its errno. */
+static int cmd_sandbox_check(void)
+{
+	struct berth_err err = { 0 };
+	char dir[600], report[2048];
+	int bad;
+
+	if (store_open(1, &err) < 0)
+		return fail(&err);
+	if (snprintf(dir, sizeof(dir), "%s/tmp/check.XXXXXX", o.store) >= (int)sizeof(dir) || !mkdtemp(dir)) {
+		berth_err_sys(&err, "create a directory in %s/tmp", o.store);
+		return fail(&err);
+	}
+	bad = berth_sandbox_check(dir, o.uid_base, report, sizeof(report), &err);
+	rm_rf(dir);
+	if (bad < 0)
+		return fail(&err);
+	say("%s", report);
+	return bad ? finish(BERTH_FAILED, "sandbox: %d probe%s did not get the error required", bad, bad == 1 ? "" : "s")
+		   : finish(BERTH_OK, "sandbox: every probe got the error required");
+}
+
 static int usage(void)
 {
 	return finish(BERTH_USAGE, "usage: berth-image [--store DIR] [--trust-dir DIR] [--root-pub FILE] "
 				   "[--require-signed yes|no] [--uid-base N] [--in-use DIGEST=UNIT]... [--json] "
 				   "import [--tag NAME:TAG] | ls | inspect REF | rm REF... | prune | trust-update | "
-				   "trust-show");
+				   "trust-show | sandbox-check");
 }
 
 int main(int argc, char **argv)
@@ -1165,5 +1189,7 @@ int main(int argc, char **argv)
 		return cmd_trust_update();
 	if (strcmp(argv[i], "trust-show") == 0 && argc == i + 1)
 		return cmd_trust_show();
+	if (strcmp(argv[i], "sandbox-check") == 0 && argc == i + 1)
+		return cmd_sandbox_check();
 	return usage();
 }

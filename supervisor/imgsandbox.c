@@ -282,3 +282,155 @@ kill:
 		close(userns);
 	return -1;
 }
+
+/* --- the self-check (berth-image sandbox-check) --- */
+
+/* Each forbidden thing the sandbox is tried with, and the errno it must get. */
+static const struct probe {
+	const char *name;
+	int want;
+} probes[] = {
+	{ "socket-inet", EPERM },    /* no network: seccomp */
+	{ "socket-unix", EPERM },    /* nor a local socket to pass descriptors on */
+	{ "read-host-file", ENOENT }, /* the host's files are not in its root */
+	{ "proc-absent", ENOENT },   /* no /proc: no /proc/self/fd route out */
+	{ "write-root", EROFS },     /* its root is read-only */
+	{ "write-dotdot", EROFS },   /* ".." from the staging directory lands there too */
+	{ "mount", EPERM },          /* seccomp */
+	{ "unshare", EPERM },        /* seccomp */
+	{ "fork", EPERM },           /* seccomp: no helper outlives the check */
+	{ "execve", EPERM },         /* seccomp */
+	{ "ptrace", EPERM },         /* seccomp */
+	{ "kill", EPERM },           /* seccomp */
+	{ "chown-unmapped", EINVAL }, /* ids beyond its 65536 are not its to give */
+	{ "write-staging", 0 },      /* and the one thing it may do */
+};
+#define NPROBES (sizeof(probes) / sizeof(probes[0]))
+
+static int attempt(int rootfd, size_t i)
+{
+	long r = -1;
+	int fd;
+
+	errno = 0;
+	switch (i) {
+	case 0: r = socket(AF_INET, SOCK_STREAM, 0); break;
+	case 1: r = socket(AF_UNIX, SOCK_STREAM, 0); break;
+	/* openat and mkdirat: what the sandbox is allowed (musl's open and
+	 * mkdir are other system calls, which seccomp refuses anyway). */
+	case 2: r = openat(AT_FDCWD, "/etc/passwd", O_RDONLY | O_CLOEXEC); break;
+	case 3: r = openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC); break;
+	case 4: r = mkdirat(AT_FDCWD, "/escape", 0755); break;
+	case 5: r = openat(rootfd, "../escape", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); break;
+	case 6: r = mount("none", "/", "tmpfs", 0, NULL); break;
+	case 7: r = unshare(CLONE_NEWUSER); break;
+	case 8: r = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); break;
+	case 9: r = syscall(SYS_execve, "/bin/sh", (char *[]){ "sh", NULL }, (char *[]){ NULL }); break;
+	case 10: r = syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0); break;
+	case 11: r = syscall(SYS_kill, 1, 0); break;
+	case 12:
+		fd = openat(rootfd, "owned", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return errno ? errno : -1;
+		r = fchown(fd, 70000, 70000);
+		close(fd);
+		break;
+	case 13:
+		fd = openat(rootfd, "written", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		r = fd < 0 ? -1 : write(fd, "ok\n", 3) == 3 ? 0 : -1;
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	if (r >= 0 && i < 12) {
+		if (i < 4)
+			close((int)r);
+		if (i == 8 && r == 0)
+			_exit(0); /* a child that should not exist: gone at once */
+		return 0;
+	}
+	return r < 0 ? errno : 0;
+}
+
+/* In the sandbox: every probe, its errno written to ROOTFD/results as
+ * "NAME ERRNO" lines (the only way out it has). */
+static int run_probes(int rootfd, void *arg, struct berth_err *err)
+{
+	char line[64];
+	int out = openat(rootfd, "results", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	(void)arg;
+	if (out < 0)
+		return berth_err_sys(err, "create results");
+	for (size_t i = 0; i < NPROBES; i++) {
+		int n = snprintf(line, sizeof(line), "%s %d\n", probes[i].name, attempt(rootfd, i));
+
+		if (write(out, line, (size_t)n) != n)
+			return berth_err_sys(err, "write results");
+	}
+	close(out);
+	return 0;
+}
+
+static const char *errname(int e, char *buf, size_t len)
+{
+	static const struct {
+		int e;
+		const char *name;
+	} names[] = { { EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EROFS, "EROFS" }, { EINVAL, "EINVAL" },
+		      { EACCES, "EACCES" }, { EEXIST, "EEXIST" }, { ENOSYS, "ENOSYS" }, { EXDEV, "EXDEV" } };
+
+	if (e == 0)
+		return "allowed";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	snprintf(buf, len, e < 0 ? "no result" : "errno %d", e);
+	return buf;
+}
+
+int berth_sandbox_check(const char *dir, uint32_t uid_base, char *report, size_t len, struct berth_err *err)
+{
+	char target[600], scratch[600], results[700], text[2048];
+	int fd, bad = 0;
+	ssize_t n;
+	size_t off = 0;
+
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(scratch, sizeof(scratch), "%s/sandbox", dir);
+	if ((mkdir(target, 0755) < 0 && errno != EEXIST) || (mkdir(scratch, 0755) < 0 && errno != EEXIST))
+		return berth_err_sys(err, "create %s", dir);
+	if (berth_sandbox_run(target, scratch, uid_base, run_probes, NULL, NULL, 0, err) < 0)
+		return -1;
+	snprintf(results, sizeof(results), "%s/results", target);
+	fd = open(results, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return berth_err_sys(err, "%s", results);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return berth_err_sys(err, "read %s", results);
+	text[n] = '\0';
+	report[0] = '\0';
+	for (size_t i = 0; i < NPROBES; i++) {
+		char key[64], *p;
+		int got = -2;
+
+		snprintf(key, sizeof(key), "%s ", probes[i].name);
+		p = strstr(text, key);
+		if (p)
+			got = atoi(p + strlen(key));
+		bad += got != probes[i].want;
+		{
+			char b1[24], b2[24];
+			int ok = got == probes[i].want;
+
+			off += (size_t)snprintf(report + off, off < len ? len - off : 0, "%s %-16s %s%s%s\n",
+						ok ? "ok  " : "BAD ", probes[i].name, errname(got, b1, sizeof(b1)),
+						ok ? "" : ", want ", ok ? "" : errname(probes[i].want, b2, sizeof(b2)));
+		}
+		if (off >= len)
+			off = len - 1;
+	}
+	return bad;
+}

@@ -26,4 +26,11 @@ typedef int berth_sandbox_fn(int rootfd, void *arg, struct berth_err *err);
 int berth_sandbox_run(const char *target, const char *scratch, uint32_t uid_base, berth_sandbox_fn *fn, void *arg,
 		      const int *keep, int nkeep, struct berth_err *err);
 
+/* Try, from inside a sandbox made in DIR (an empty directory), what it must
+ * not do (open a socket, read a host file, write outside its directory,
+ * mount, unshare, fork, exec, ptrace, kill, give away unmapped ids) and the
+ * one thing it may; a line per probe into REPORT ("ok   socket-inet EPERM").
+ * Returns how many did not get the errno they must, or -1 with ERR. */
+int berth_sandbox_check(const char *dir, uint32_t uid_base, char *report, size_t len, struct berth_err *err);
+
 #endif

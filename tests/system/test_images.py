@@ -96,6 +96,17 @@ def run(g, tmp):
         assert time.monotonic() < deadline, "no SSH login within 180 s"
         time.sleep(1)
 
+    def sandbox_on_this_kernel():
+        # The import sandbox tried from inside on the appliance's own kernel:
+        # each forbidden thing must get its errno (tests/unit/test-images has the list).
+        out = g.check("/usr/libexec/berth/berth-image --uid-base 3000000000 sandbox-check")
+        for probe in ("socket-inet EPERM", "read-host-file ENOENT", "proc-absent ENOENT", "write-root EROFS",
+                      "write-dotdot EROFS", "mount EPERM", "unshare EPERM", "fork EPERM", "execve EPERM",
+                      "ptrace EPERM", "kill EPERM", "chown-unmapped EINVAL", "write-staging allowed"):
+            name, want = probe.split()
+            assert any(line.split()[:3] == ["ok", name, want] for line in out.splitlines()), (probe, out)
+    test("images_sandbox_refuses_from_inside", sandbox_on_this_kernel)
+
     def ops_cannot_import():
         rc, out = import_as(g, "ops", arch["oci"])
         assert rc == 3 and "permission denied" in out, (rc, out)
